@@ -1,0 +1,10 @@
+//! Pure Kubernetes API machinery shared by rkube's binaries: no IO lives here, so every
+//! piece is unit-tested without a server.
+
+pub mod duration;
+pub mod field_selector;
+pub mod label_selector;
+pub mod quantity;
+pub mod validation;
+pub mod merge_keys;
+pub mod strategic_merge;

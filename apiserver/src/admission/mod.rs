@@ -1,0 +1,41 @@
+//! Admission: the plugins that run on decoded objects before they are stored, in upstream's
+//! order (NamespaceLifecycle first). Each plugin is a module of its own.
+
+pub mod namespace_lifecycle;
+pub mod service_ips;
+
+use serde_json::Value;
+
+use crate::errors::ApiResult;
+use crate::http::Shared;
+use crate::resources::ResourceInfo;
+
+/// What admission reserved for a create, to hand back if the create fails.
+#[derive(Debug, Default)]
+pub struct Reserved {
+    /// Storage keys of allocations (service IPs, node ports).
+    pub keys: Vec<String>,
+}
+
+/// Runs the admission chain for a create.
+pub async fn admit_create(state: &Shared, info: &ResourceInfo, obj: &mut Value) -> ApiResult<Reserved> {
+    namespace_lifecycle::admit(state, info, obj).await?;
+    let keys = service_ips::admit_create(state, info, obj).await?;
+    Ok(Reserved { keys })
+}
+
+/// Runs the admission chain for an update.
+pub async fn admit_update(state: &Shared, info: &ResourceInfo, obj: &mut Value) -> ApiResult<()> {
+    let _ = (state, info, obj);
+    Ok(())
+}
+
+/// Gives back what a failed create reserved.
+pub async fn release_on_failure(state: &Shared, reserved: Reserved) {
+    crate::allocator::release(state.store.storage(), &reserved.keys).await;
+}
+
+/// Frees what a deleted object held.
+pub async fn after_delete(state: &Shared, info: &ResourceInfo, obj: &Value) {
+    service_ips::after_delete(state, info, obj).await;
+}

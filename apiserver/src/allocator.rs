@@ -1,0 +1,206 @@
+//! Service ClusterIP and NodePort allocation. Each allocated IP or port is a storage key
+//! created with create-if-absent, so allocation is atomic across apiservers sharing a store.
+
+use std::net::Ipv4Addr;
+
+use rand::Rng;
+use rkube_apimachinery::validation::FieldError;
+use serde_json::{json, Value};
+
+use crate::storage::{DynStorage, StorageError};
+
+/// Where ClusterIPs and NodePorts come from.
+#[derive(Clone, Debug)]
+pub struct ServiceConfig {
+    /// First address of the service range.
+    pub base: u32,
+    /// Prefix length of the service range.
+    pub prefix: u8,
+    /// NodePort range, inclusive.
+    pub node_ports: (u16, u16),
+}
+
+impl ServiceConfig {
+    /// Parses `--service-cluster-ip-range` (e.g. 10.96.0.0/12) and `--service-node-port-range`.
+    pub fn parse(cidr: &str, ports: &str) -> Result<Self, String> {
+        let (ip, len) = cidr.split_once('/').ok_or_else(|| format!("invalid CIDR {cidr:?}"))?;
+        let ip: Ipv4Addr = ip.parse().map_err(|_| format!("invalid CIDR {cidr:?}"))?;
+        let prefix: u8 = len.parse().ok().filter(|p| (1..=30).contains(p)).ok_or_else(|| format!("invalid CIDR {cidr:?}"))?;
+        let (lo, hi) = ports.split_once('-').ok_or_else(|| format!("invalid port range {ports:?}"))?;
+        let node_ports = (
+            lo.trim().parse().map_err(|_| format!("invalid port range {ports:?}"))?,
+            hi.trim().parse().map_err(|_| format!("invalid port range {ports:?}"))?,
+        );
+        let mask = u32::MAX << (32 - prefix);
+        Ok(ServiceConfig { base: u32::from(ip) & mask, prefix, node_ports })
+    }
+
+    fn size(&self) -> u32 {
+        1u32 << (32 - self.prefix)
+    }
+
+    /// The first usable address, reserved for the `kubernetes` Service.
+    pub fn first_ip(&self) -> Ipv4Addr {
+        Ipv4Addr::from(self.base + 1)
+    }
+
+    fn contains(&self, ip: Ipv4Addr) -> bool {
+        let v = u32::from(ip);
+        v > self.base && v < self.base + self.size() - 1
+    }
+}
+
+const IP_PREFIX: &str = "/registry/ranges/serviceips/";
+const PORT_PREFIX: &str = "/registry/ranges/servicenodeports/";
+
+/// Allocates the Service's ClusterIP and NodePorts in place; returns the keys taken (to
+/// release if the create fails) or field errors.
+pub async fn allocate_service(storage: &DynStorage, cfg: &ServiceConfig, svc: &mut Value) -> Result<Vec<String>, Vec<FieldError>> {
+    let owner = owner_of(svc);
+    let mut taken = Vec::new();
+    let svc_type = svc.pointer("/spec/type").and_then(Value::as_str).unwrap_or("ClusterIP").to_string();
+    if svc_type != "ExternalName" {
+        match allocate_ip(storage, cfg, svc, &owner).await {
+            Ok(Some(key)) => taken.push(key),
+            Ok(None) => {}
+            Err(e) => {
+                release(storage, &taken).await;
+                return Err(vec![e]);
+            }
+        }
+    }
+    if matches!(svc_type.as_str(), "NodePort" | "LoadBalancer") {
+        match allocate_ports(storage, cfg, svc, &owner, &mut taken).await {
+            Ok(()) => {}
+            Err(e) => {
+                release(storage, &taken).await;
+                return Err(vec![e]);
+            }
+        }
+    }
+    Ok(taken)
+}
+
+fn owner_of(svc: &Value) -> String {
+    let ns = svc.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
+    let name = svc.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+    format!("{ns}/{name}")
+}
+
+async fn allocate_ip(storage: &DynStorage, cfg: &ServiceConfig, svc: &mut Value, owner: &str) -> Result<Option<String>, FieldError> {
+    let requested = svc.pointer("/spec/clusterIP").and_then(Value::as_str).unwrap_or("").to_string();
+    if requested == "None" {
+        svc["spec"]["clusterIPs"] = json!(["None"]);
+        return Ok(None);
+    }
+    if !requested.is_empty() {
+        let ip: Ipv4Addr = requested.parse().map_err(|_| {
+            FieldError::invalid("spec.clusterIPs[0]", json!(requested), "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")
+        })?;
+        if !cfg.contains(ip) {
+            return Err(FieldError::invalid("spec.clusterIPs", json!([requested]), &format!("failed to allocate IP {requested}: the provided IP ({requested}) is not in the valid range. The range of valid IPs is {}/{}", Ipv4Addr::from(cfg.base), cfg.prefix)));
+        }
+        let key = format!("{IP_PREFIX}{ip}");
+        return match storage.create(&key, owner.as_bytes().to_vec()).await {
+            Ok(_) => {
+                svc["spec"]["clusterIPs"] = json!([requested]);
+                Ok(Some(key))
+            }
+            Err(StorageError::AlreadyExists(_)) => Err(FieldError::invalid("spec.clusterIPs", json!([requested]), &format!("failed to allocate IP {requested}: provided IP is already allocated"))),
+            Err(e) => Err(FieldError::internal("spec.clusterIPs", &e.to_string())),
+        };
+    }
+    for _ in 0..64 {
+        let offset = rand::rng().random_range(2..cfg.size() - 1);
+        let ip = Ipv4Addr::from(cfg.base + offset);
+        let key = format!("{IP_PREFIX}{ip}");
+        match storage.create(&key, owner.as_bytes().to_vec()).await {
+            Ok(_) => {
+                svc["spec"]["clusterIP"] = json!(ip.to_string());
+                svc["spec"]["clusterIPs"] = json!([ip.to_string()]);
+                return Ok(Some(key));
+            }
+            Err(StorageError::AlreadyExists(_)) => continue,
+            Err(e) => return Err(FieldError::internal("spec.clusterIPs", &e.to_string())),
+        }
+    }
+    Err(FieldError::internal("spec.clusterIPs", "failed to allocate a serviceIP: range is full"))
+}
+
+async fn allocate_ports(storage: &DynStorage, cfg: &ServiceConfig, svc: &mut Value, owner: &str, taken: &mut Vec<String>) -> Result<(), FieldError> {
+    let count = svc.pointer("/spec/ports").and_then(Value::as_array).map_or(0, Vec::len);
+    for i in 0..count {
+        let requested = svc["spec"]["ports"][i].get("nodePort").and_then(Value::as_u64).unwrap_or(0) as u16;
+        let field = format!("spec.ports[{i}].nodePort");
+        let port = if requested != 0 {
+            if requested < cfg.node_ports.0 || requested > cfg.node_ports.1 {
+                return Err(FieldError::invalid(&field, json!(requested), &format!("provided port is not in the valid range. The range of valid ports is {}-{}", cfg.node_ports.0, cfg.node_ports.1)));
+            }
+            let key = format!("{PORT_PREFIX}{requested}");
+            match storage.create(&key, owner.as_bytes().to_vec()).await {
+                Ok(_) => taken.push(key),
+                Err(StorageError::AlreadyExists(_)) => return Err(FieldError::invalid(&field, json!(requested), "provided port is already allocated")),
+                Err(e) => return Err(FieldError::internal(&field, &e.to_string())),
+            }
+            requested
+        } else {
+            random_port(storage, cfg, owner, taken, &field).await?
+        };
+        svc["spec"]["ports"][i]["nodePort"] = json!(port);
+    }
+    Ok(())
+}
+
+async fn random_port(storage: &DynStorage, cfg: &ServiceConfig, owner: &str, taken: &mut Vec<String>, field: &str) -> Result<u16, FieldError> {
+    for _ in 0..128 {
+        let port = rand::rng().random_range(cfg.node_ports.0..=cfg.node_ports.1);
+        let key = format!("{PORT_PREFIX}{port}");
+        match storage.create(&key, owner.as_bytes().to_vec()).await {
+            Ok(_) => {
+                taken.push(key);
+                return Ok(port);
+            }
+            Err(StorageError::AlreadyExists(_)) => continue,
+            Err(e) => return Err(FieldError::internal(field, &e.to_string())),
+        }
+    }
+    Err(FieldError::internal(field, "failed to allocate a nodePort: range is full"))
+}
+
+/// Frees allocation keys.
+pub async fn release(storage: &DynStorage, keys: &[String]) {
+    for k in keys {
+        let _ = storage.delete(k, None).await;
+    }
+}
+
+/// Frees everything a deleted Service held.
+pub async fn release_service(storage: &DynStorage, svc: &Value) {
+    let mut keys = Vec::new();
+    for ip in svc.pointer("/spec/clusterIPs").and_then(Value::as_array).into_iter().flatten() {
+        if let Some(ip) = ip.as_str().filter(|s| *s != "None") {
+            keys.push(format!("{IP_PREFIX}{ip}"));
+        }
+    }
+    for p in svc.pointer("/spec/ports").and_then(Value::as_array).into_iter().flatten() {
+        if let Some(n) = p.get("nodePort").and_then(Value::as_u64) {
+            keys.push(format!("{PORT_PREFIX}{n}"));
+        }
+    }
+    release(storage, &keys).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ranges() {
+        let c = ServiceConfig::parse("10.96.0.0/12", "30000-32767").unwrap();
+        assert_eq!(c.first_ip(), Ipv4Addr::new(10, 96, 0, 1));
+        assert!(c.contains(Ipv4Addr::new(10, 111, 255, 254)));
+        assert!(!c.contains(Ipv4Addr::new(10, 112, 0, 1)));
+        assert_eq!(c.node_ports, (30000, 32767));
+        assert!(ServiceConfig::parse("10.96.0.0", "1-2").is_err());
+    }
+}

@@ -1,0 +1,3 @@
+//! Wire codecs for request bodies.
+
+pub mod protobuf;

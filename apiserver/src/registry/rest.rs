@@ -1,0 +1,381 @@
+//! The write flows every resource shares (upstream's generic Store.Create/Update/Delete):
+//! system fields, status split, strategy defaulting and validation, finalizers and
+//! graceful deletion. Handlers decode a request and call these.
+
+use serde_json::{json, Value};
+
+use super::meta;
+use super::Store;
+use crate::errors::{ApiError, ApiResult};
+use crate::resources::ResourceInfo;
+use crate::storage::Revision;
+
+/// Options common to writes.
+#[derive(Clone, Debug, Default)]
+pub struct WriteOptions {
+    /// `dryRun=All`: run every step but the storage write.
+    pub dry_run: bool,
+}
+
+/// Options of a delete (metav1.DeleteOptions).
+#[derive(Clone, Debug, Default)]
+pub struct DeleteOptions {
+    /// `preconditions.uid`.
+    pub uid: Option<String>,
+    /// `preconditions.resourceVersion`.
+    pub resource_version: Option<String>,
+    /// `propagationPolicy`: Orphan, Background or Foreground.
+    pub propagation: Option<String>,
+    /// `gracePeriodSeconds`.
+    pub grace_period: Option<i64>,
+    /// `dryRun=All`.
+    pub dry_run: bool,
+}
+
+/// What a delete did.
+#[derive(Debug)]
+pub enum Deleted {
+    /// The object is gone; its last state.
+    Now(Value),
+    /// Deletion started (finalizers or grace period pending); the current state.
+    Pending(Value),
+}
+
+/// Checks that the body's apiVersion/kind (when set) name this resource, and fills them.
+pub fn check_type(info: &ResourceInfo, obj: &mut Value) -> ApiResult<()> {
+    if !obj.is_object() {
+        return Err(ApiError::bad_request("the body of the request must be a JSON object"));
+    }
+    let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+    if (!kind.is_empty() && kind != info.kind) || (!api_version.is_empty() && api_version != info.api_version()) {
+        return Err(ApiError::bad_request(format!(
+            "the API version in the data ({}) does not match the expected API version ({})",
+            api_version,
+            info.api_version()
+        ))
+        .with_kind_mismatch(kind, &info.kind));
+    }
+    obj["apiVersion"] = json!(info.api_version());
+    obj["kind"] = json!(info.kind);
+    Ok(())
+}
+
+impl ApiError {
+    fn with_kind_mismatch(self, got: &str, want: &str) -> Self {
+        if !got.is_empty() && got != want {
+            ApiError::bad_request(format!("the kind in the data ({got}) does not match the expected kind ({want})"))
+        } else {
+            self
+        }
+    }
+}
+
+/// Places the object in the request's namespace (or rejects a mismatch).
+pub fn check_namespace(info: &ResourceInfo, obj: &mut Value, ns: Option<&str>) -> ApiResult<()> {
+    let body_ns = meta::meta_str(obj, "namespace").unwrap_or("").to_string();
+    match (info.namespaced, ns) {
+        (true, Some(ns)) => {
+            if !body_ns.is_empty() && body_ns != ns {
+                return Err(ApiError::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ));
+            }
+            meta::meta_mut(obj).insert("namespace".into(), json!(ns));
+        }
+        (true, None) => return Err(ApiError::bad_request("the namespace of the object must be set")),
+        (false, _) => {
+            meta::meta_mut(obj).remove("namespace");
+        }
+    }
+    Ok(())
+}
+
+fn validate(info: &ResourceInfo, obj: &Value, old: Option<&Value>) -> ApiResult<()> {
+    let mut errs = crate::validation::validate_meta(info, obj, old);
+    errs.extend(info.strategy.validate(obj));
+    if let Some(old) = old {
+        errs.extend(info.strategy.validate_update(obj, old));
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(info, meta::meta_str(obj, "name").unwrap_or(""), &errs))
+    }
+}
+
+/// Creates an object: names it, stamps system fields, defaults, validates, stores.
+pub async fn create(store: &Store, info: &ResourceInfo, ns: Option<&str>, mut obj: Value, opts: &WriteOptions) -> ApiResult<Value> {
+    check_type(info, &mut obj)?;
+    check_namespace(info, &mut obj, ns)?;
+    if meta::meta_str(&obj, "resourceVersion").is_some_and(|rv| !rv.is_empty()) {
+        return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
+    }
+    if meta::meta_str(&obj, "name").unwrap_or("").is_empty() {
+        if let Some(prefix) = meta::meta_str(&obj, "generateName").map(str::to_string) {
+            if !prefix.is_empty() {
+                meta::meta_mut(&mut obj).insert("name".into(), json!(meta::generate_name(&prefix)));
+            }
+        }
+    }
+    meta::stamp_create(&mut obj);
+    if info.status_subresource {
+        if let Some(m) = obj.as_object_mut() {
+            m.remove("status");
+        }
+    }
+    info.strategy.default(&mut obj);
+    info.strategy.prepare_for_create(&mut obj);
+    validate(info, &obj, None)?;
+    if opts.dry_run {
+        return Ok(obj);
+    }
+    store.create(info, obj).await
+}
+
+/// Replaces an object (PUT), on the main resource or its status subresource.
+pub async fn update(
+    store: &Store,
+    info: &ResourceInfo,
+    ns: Option<&str>,
+    name: &str,
+    mut obj: Value,
+    subresource: Option<&str>,
+    opts: &WriteOptions,
+) -> ApiResult<Value> {
+    check_type(info, &mut obj)?;
+    check_namespace(info, &mut obj, ns)?;
+    let body_name = meta::meta_str(&obj, "name").unwrap_or("").to_string();
+    if body_name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({body_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    let wanted_rv = meta::resource_version(&obj);
+    if meta::meta_str(&obj, "resourceVersion").is_some_and(|s| !s.is_empty()) && wanted_rv.is_none() {
+        return Err(ApiError::bad_request("resourceVersion: Invalid value: must be an integer"));
+    }
+    for _ in 0..16 {
+        let current = store.get(info, ns, name).await?;
+        let current_rv = meta::resource_version(&current).unwrap_or(0);
+        if wanted_rv.is_some_and(|rv| rv != current_rv) {
+            return Err(ApiError::stale(info, name));
+        }
+        let new = merge_for_update(info, obj.clone(), &current, subresource);
+        match write_update(store, info, new, &current, current_rv, opts).await {
+            Err(e) if e.reason == "Conflict" && wanted_rv.is_none() => continue,
+            other => return other,
+        }
+    }
+    Err(ApiError::stale(info, name))
+}
+
+/// Applies the status split: the main resource keeps the stored status, the status
+/// subresource keeps everything else.
+pub fn merge_for_update(info: &ResourceInfo, obj: Value, current: &Value, subresource: Option<&str>) -> Value {
+    match subresource {
+        Some("status") => {
+            let mut new = current.clone();
+            match obj.get("status") {
+                Some(s) => new["status"] = s.clone(),
+                None => {
+                    if let Some(m) = new.as_object_mut() {
+                        m.remove("status");
+                    }
+                }
+            }
+            // Status writers may still set labels/annotations upstream; keep metadata stored.
+            new
+        }
+        _ if info.status_subresource => {
+            let mut new = obj;
+            match current.get("status") {
+                Some(s) => new["status"] = s.clone(),
+                None => {
+                    if let Some(m) = new.as_object_mut() {
+                        m.remove("status");
+                    }
+                }
+            }
+            new
+        }
+        _ => obj,
+    }
+}
+
+/// The shared tail of update and patch: system fields, strategy, validation, CAS write,
+/// and removal once the last finalizer is gone.
+pub async fn write_update(
+    store: &Store,
+    info: &ResourceInfo,
+    mut new: Value,
+    current: &Value,
+    current_rv: Revision,
+    opts: &WriteOptions,
+) -> ApiResult<Value> {
+    meta::carry_update(&mut new, current);
+    info.strategy.default(&mut new);
+    info.strategy.prepare_for_update(&mut new, current);
+    validate(info, &new, Some(current))?;
+    meta::set_resource_version(&mut new, current_rv);
+    if new == *current {
+        return Ok(new);
+    }
+    if opts.dry_run {
+        return Ok(new);
+    }
+    if ready_to_remove(info, &new) {
+        let (ns, name) = meta::namespace_and_name(&new);
+        let mut gone = store.remove(info, ns.as_deref(), &name, Some(current_rv)).await?;
+        // The DELETED object reflects the write that emptied the finalizers.
+        meta::set_finalizers(&mut gone, &meta::finalizers(&new));
+        return Ok(gone);
+    }
+    store.replace(info, new, current_rv).await
+}
+
+/// True when a deleting object has nothing left holding it.
+fn ready_to_remove(info: &ResourceInfo, obj: &Value) -> bool {
+    if !meta::is_deleting(obj) || !meta::finalizers(obj).is_empty() {
+        return false;
+    }
+    if info.group.is_empty() && info.plural == "namespaces" {
+        return obj.pointer("/spec/finalizers").and_then(Value::as_array).is_none_or(|a| a.is_empty());
+    }
+    obj.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0) == 0
+}
+
+/// Deletes an object, honouring preconditions, propagation finalizers, graceful pod
+/// deletion and namespace finalization.
+pub async fn delete(store: &Store, info: &ResourceInfo, ns: Option<&str>, name: &str, opts: &DeleteOptions) -> ApiResult<Deleted> {
+    for _ in 0..16 {
+        let current = store.get(info, ns, name).await?;
+        check_preconditions(info, name, &current, opts)?;
+        let rev = meta::resource_version(&current).unwrap_or(0);
+        let Some(pending) = deletion_state(info, &current, opts) else {
+            if opts.dry_run {
+                return Ok(Deleted::Now(current));
+            }
+            return match store.remove(info, ns, name, Some(rev)).await {
+                Err(e) if e.reason == "Conflict" => continue,
+                Err(e) => Err(e),
+                Ok(gone) => Ok(Deleted::Now(gone)),
+            };
+        };
+        if pending == current || opts.dry_run {
+            return Ok(Deleted::Pending(pending));
+        }
+        match store.replace(info, pending, rev).await {
+            Err(e) if e.reason == "Conflict" => continue,
+            Err(e) => return Err(e),
+            Ok(obj) => return Ok(Deleted::Pending(obj)),
+        }
+    }
+    Err(ApiError::stale(info, name))
+}
+
+fn check_preconditions(info: &ResourceInfo, name: &str, current: &Value, opts: &DeleteOptions) -> ApiResult<()> {
+    if let Some(uid) = &opts.uid {
+        let actual = meta::meta_str(current, "uid").unwrap_or("");
+        if uid != actual {
+            return Err(ApiError::conflict(
+                info,
+                name,
+                &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"),
+            ));
+        }
+    }
+    if let Some(rv) = &opts.resource_version {
+        let actual = meta::meta_str(current, "resourceVersion").unwrap_or("");
+        if rv != actual {
+            return Err(ApiError::conflict(
+                info,
+                name,
+                &format!("Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {actual}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The object as it should look while its deletion is pending, or `None` when it can be
+/// removed right away.
+fn deletion_state(info: &ResourceInfo, current: &Value, opts: &DeleteOptions) -> Option<Value> {
+    let mut obj = current.clone();
+    if info.group.is_empty() && info.plural == "namespaces" {
+        return namespace_deletion(obj);
+    }
+    let grace = pod_grace_period(info, current, opts);
+    let mut finalizers = meta::finalizers(current);
+    let wanted = match opts.propagation.as_deref() {
+        Some("Foreground") => Some(("foregroundDeletion", "orphan")),
+        Some("Orphan") => Some(("orphan", "foregroundDeletion")),
+        Some("Background") => None,
+        _ => None,
+    };
+    if let Some((add, remove)) = wanted {
+        finalizers.retain(|f| f != remove);
+        if !finalizers.iter().any(|f| f == add) {
+            finalizers.push(add.to_string());
+        }
+    } else if opts.propagation.as_deref() == Some("Background") {
+        finalizers.retain(|f| f != "orphan" && f != "foregroundDeletion");
+    }
+    if finalizers.is_empty() && grace == 0 {
+        return None;
+    }
+    if !meta::is_deleting(current) || grace_shortened(current, grace) {
+        let at = chrono::Utc::now() + chrono::Duration::seconds(grace);
+        let m = meta::meta_mut(&mut obj);
+        m.insert("deletionTimestamp".into(), json!(at.format("%Y-%m-%dT%H:%M:%SZ").to_string()));
+        m.insert("deletionGracePeriodSeconds".into(), json!(grace));
+    }
+    if meta::is_deleting(current) && grace == 0 && finalizers.is_empty() {
+        return None;
+    }
+    meta::set_finalizers(&mut obj, &finalizers);
+    Some(obj)
+}
+
+fn grace_shortened(current: &Value, grace: i64) -> bool {
+    current
+        .pointer("/metadata/deletionGracePeriodSeconds")
+        .and_then(Value::as_i64)
+        .is_some_and(|g| grace < g)
+}
+
+/// Pods bound to a node are deleted gracefully (the kubelet finishes the job); anything
+/// else is deleted at once.
+fn pod_grace_period(info: &ResourceInfo, pod: &Value, opts: &DeleteOptions) -> i64 {
+    if !(info.group.is_empty() && info.plural == "pods") {
+        return 0;
+    }
+    let scheduled = pod.pointer("/spec/nodeName").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
+    let finished = matches!(pod.pointer("/status/phase").and_then(Value::as_str), Some("Succeeded" | "Failed"));
+    if !scheduled || finished {
+        return 0;
+    }
+    let default = pod.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(30);
+    let grace = opts.grace_period.unwrap_or(default).max(0);
+    // Upstream turns a 0 request into 1 s unless forced; a forced delete sends 0 with the
+    // expectation of immediate removal, which is what we do.
+    grace
+}
+
+fn namespace_deletion(mut ns: Value) -> Option<Value> {
+    let spec_finalizers_empty =
+        ns.pointer("/spec/finalizers").and_then(Value::as_array).is_none_or(|a| a.is_empty());
+    if meta::is_deleting(&ns) {
+        if spec_finalizers_empty && meta::finalizers(&ns).is_empty() {
+            return None;
+        }
+        return Some(ns);
+    }
+    meta::meta_mut(&mut ns).insert("deletionTimestamp".into(), json!(meta::now()));
+    meta::meta_mut(&mut ns).insert("deletionGracePeriodSeconds".into(), json!(0));
+    if spec_finalizers_empty {
+        ns["spec"]["finalizers"] = json!(["kubernetes"]);
+    }
+    ns["status"]["phase"] = json!("Terminating");
+    Some(ns)
+}

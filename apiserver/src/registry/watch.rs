@@ -1,0 +1,68 @@
+//! Turns storage changes into API watch events (ADDED/MODIFIED/DELETED) for one filter,
+//! as upstream's cacher does: an object that stops matching is seen as DELETED, one that
+//! starts matching as ADDED.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::errors::ApiResult;
+use crate::registry::decode;
+use crate::storage::{EventKind, WatchEvent};
+
+/// Whether an object belongs to a watch (label and field selectors).
+pub type Predicate = Arc<dyn Fn(&Value) -> bool + Send + Sync>;
+
+/// The API event type names.
+pub const ADDED: &str = "ADDED";
+/// An object changed.
+pub const MODIFIED: &str = "MODIFIED";
+/// An object went away (or stopped matching).
+pub const DELETED: &str = "DELETED";
+/// A progress marker carrying only a resourceVersion.
+pub const BOOKMARK: &str = "BOOKMARK";
+/// A failure, carrying a Status.
+pub const ERROR: &str = "ERROR";
+
+/// The API event for a storage event, or `None` if the filter hides it.
+pub fn translate(ev: &WatchEvent, pred: &Predicate) -> ApiResult<Option<(&'static str, Value)>> {
+    let cur = decode(&ev.kv)?;
+    let prev = match &ev.prev {
+        Some(p) => Some(decode(p)?),
+        None => None,
+    };
+    let now_matches = pred(&cur);
+    let was_matching = prev.as_ref().is_some_and(|p| pred(p));
+    let kind = match ev.kind {
+        EventKind::Created if now_matches => ADDED,
+        EventKind::Modified if now_matches && was_matching => MODIFIED,
+        EventKind::Modified if now_matches => ADDED,
+        EventKind::Modified if was_matching => DELETED,
+        EventKind::Deleted if was_matching || now_matches => DELETED,
+        _ => return Ok(None),
+    };
+    Ok(Some((kind, cur)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::KeyValue;
+
+    fn kv(labels: &str, rev: u64) -> KeyValue {
+        let v = serde_json::json!({"metadata": {"name": "a", "labels": {"app": labels}}});
+        KeyValue { key: "/k/a".into(), value: serde_json::to_vec(&v).unwrap(), create_revision: 1, mod_revision: rev }
+    }
+
+    #[test]
+    fn objects_moving_in_and_out_of_a_selector() {
+        let pred: Predicate = Arc::new(|o: &Value| o.pointer("/metadata/labels/app") == Some(&Value::from("web")));
+        let modified = |from: &str, to: &str| WatchEvent { kind: EventKind::Modified, kv: kv(to, 3), prev: Some(kv(from, 2)) };
+        assert_eq!(translate(&modified("db", "web"), &pred).unwrap().unwrap().0, ADDED);
+        assert_eq!(translate(&modified("web", "db"), &pred).unwrap().unwrap().0, DELETED);
+        assert_eq!(translate(&modified("web", "web"), &pred).unwrap().unwrap().0, MODIFIED);
+        assert!(translate(&modified("db", "db"), &pred).unwrap().is_none());
+        let (_, obj) = translate(&modified("web", "web"), &pred).unwrap().unwrap();
+        assert_eq!(obj.pointer("/metadata/resourceVersion"), Some(&Value::from("3")));
+    }
+}

@@ -1,0 +1,385 @@
+//! The catalog of served resources: what each one is called, where it lives, and which
+//! strategy (defaulting, validation, table columns) it uses.
+//!
+//! Adding a built-in resource is one line in [`builtin`] plus, when it needs more than the
+//! generic behaviour, a strategy in a file of its own under this folder.
+
+pub mod catalog;
+pub mod custom;
+pub mod strategy;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use strategy::{GenericStrategy, Strategy};
+
+/// The verbs a resource supports (discovery lists them).
+pub const ALL_VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+
+/// Verbs of a create-only review resource (SelfSubjectAccessReview, TokenReview, ...).
+pub const CREATE_ONLY: &[&str] = &["create"];
+
+/// Everything the server knows about one resource (one group/version/plural).
+#[derive(Clone)]
+pub struct ResourceInfo {
+    /// API group; "" for the legacy core group.
+    pub group: String,
+    /// API version within the group, e.g. "v1".
+    pub version: String,
+    /// Kind of a single object, e.g. "Deployment".
+    pub kind: String,
+    /// Plural resource name used in URLs, e.g. "deployments".
+    pub plural: String,
+    /// Lower-case singular name, e.g. "deployment".
+    pub singular: String,
+    /// Short names for kubectl, e.g. ["deploy"].
+    pub short_names: Vec<String>,
+    /// Categories, e.g. ["all"].
+    pub categories: Vec<String>,
+    /// Namespaced (true) or cluster-scoped (false).
+    pub namespaced: bool,
+    /// Verbs served on the main resource.
+    pub verbs: Vec<String>,
+    /// Has a `status` subresource (status split: the main resource ignores status).
+    pub status_subresource: bool,
+    /// Has a `scale` subresource (autoscaling/v1 Scale).
+    pub scale: Option<ScalePaths>,
+    /// Extra subresources served by special handlers (e.g. pods: binding, eviction, log).
+    pub extra_subresources: Vec<String>,
+    /// Not persisted: create returns the evaluated object (reviews).
+    pub virtual_only: bool,
+    /// The per-resource behaviour.
+    pub strategy: Arc<dyn Strategy>,
+    /// For custom resources: the version's openAPIV3Schema (validation and OpenAPI).
+    pub schema: Option<serde_json::Value>,
+}
+
+/// Where a scalable resource keeps its replica counts (JSON pointers).
+#[derive(Clone, Debug)]
+pub struct ScalePaths {
+    /// Pointer to the desired replicas, e.g. "/spec/replicas".
+    pub spec_replicas: String,
+    /// Pointer to the observed replicas, e.g. "/status/replicas".
+    pub status_replicas: String,
+    /// Pointer to the label selector (a string selector in Scale.status.selector).
+    pub label_selector: Option<String>,
+}
+
+impl ResourceInfo {
+    /// "apps/v1" or "v1" for the core group.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// The storage key prefix of every object of this resource, ending with '/'.
+    pub fn key_prefix(&self) -> String {
+        let group = if self.group.is_empty() { "core" } else { &self.group };
+        format!("/registry/{}/{}/", group, self.plural)
+    }
+
+    /// The storage key of one object.
+    pub fn key(&self, namespace: Option<&str>, name: &str) -> String {
+        match (self.namespaced, namespace) {
+            (true, Some(ns)) => format!("{}{}/{}", self.key_prefix(), ns, name),
+            _ => format!("{}{}", self.key_prefix(), name),
+        }
+    }
+
+    /// The key prefix of a list, in one namespace or across all.
+    pub fn list_prefix(&self, namespace: Option<&str>) -> String {
+        match (self.namespaced, namespace) {
+            (true, Some(ns)) => format!("{}{}/", self.key_prefix(), ns),
+            _ => self.key_prefix(),
+        }
+    }
+
+    /// Group-qualified resource name for messages, e.g. "deployments.apps".
+    pub fn qualified_plural(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.clone()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+}
+
+/// Builder shorthand used by the built-in table below.
+struct Def {
+    info: ResourceInfo,
+}
+
+impl Def {
+    fn new(gv: &str, kind: &str, plural: &str, namespaced: bool) -> Self {
+        let (group, version) = match gv.split_once('/') {
+            Some((g, v)) => (g.to_string(), v.to_string()),
+            None => (String::new(), gv.to_string()),
+        };
+        Def {
+            info: ResourceInfo {
+                group,
+                version,
+                kind: kind.to_string(),
+                plural: plural.to_string(),
+                singular: kind.to_lowercase(),
+                short_names: vec![],
+                categories: vec![],
+                namespaced,
+                verbs: ALL_VERBS.iter().map(|s| s.to_string()).collect(),
+                status_subresource: false,
+                scale: None,
+                extra_subresources: vec![],
+                virtual_only: false,
+                strategy: Arc::new(GenericStrategy),
+                schema: None,
+            },
+        }
+    }
+    fn short(mut self, names: &[&str]) -> Self {
+        self.info.short_names = names.iter().map(|s| s.to_string()).collect();
+        self
+    }
+    fn all(mut self) -> Self {
+        self.info.categories = vec!["all".into()];
+        self
+    }
+    fn status(mut self) -> Self {
+        self.info.status_subresource = true;
+        self
+    }
+    fn scale(mut self, selector: Option<&str>) -> Self {
+        self.info.scale = Some(ScalePaths {
+            spec_replicas: "/spec/replicas".into(),
+            status_replicas: "/status/replicas".into(),
+            label_selector: selector.map(str::to_string),
+        });
+        self
+    }
+    fn subresources(mut self, subs: &[&str]) -> Self {
+        self.info.extra_subresources = subs.iter().map(|s| s.to_string()).collect();
+        self
+    }
+    fn verbs(mut self, verbs: &[&str]) -> Self {
+        self.info.verbs = verbs.iter().map(|s| s.to_string()).collect();
+        self
+    }
+    fn virtual_only(mut self) -> Self {
+        self.info.virtual_only = true;
+        self
+    }
+    fn strategy(mut self, s: Arc<dyn Strategy>) -> Self {
+        self.info.strategy = s;
+        self
+    }
+    fn done(self) -> ResourceInfo {
+        self.info
+    }
+}
+
+/// Every built-in resource, in discovery order.
+pub fn builtin() -> Vec<ResourceInfo> {
+    let no_watch = &["create", "delete", "get", "list", "patch", "update"][..];
+    vec![
+        // core/v1
+        Def::new("v1", "Binding", "bindings", true).verbs(&["create"]).virtual_only().done(),
+        Def::new("v1", "ComponentStatus", "componentstatuses", false)
+            .short(&["cs"])
+            .verbs(&["get", "list"])
+            .virtual_only()
+            .done(),
+        Def::new("v1", "ConfigMap", "configmaps", true).short(&["cm"]).done(),
+        Def::new("v1", "Endpoints", "endpoints", true).short(&["ep"]).done(),
+        Def::new("v1", "Event", "events", true).short(&["ev"]).done(),
+        Def::new("v1", "LimitRange", "limitranges", true).short(&["limits"]).done(),
+        Def::new("v1", "Namespace", "namespaces", false)
+            .short(&["ns"])
+            .verbs(&["create", "delete", "get", "list", "patch", "update", "watch"])
+            .status()
+            .subresources(&["finalize"])
+            .done(),
+        Def::new("v1", "Node", "nodes", false)
+            .short(&["no"])
+            .status()
+            .subresources(&["proxy"])
+            .done(),
+        Def::new("v1", "PersistentVolumeClaim", "persistentvolumeclaims", true)
+            .short(&["pvc"])
+            .status()
+            .done(),
+        Def::new("v1", "PersistentVolume", "persistentvolumes", false)
+            .short(&["pv"])
+            .status()
+            .done(),
+        Def::new("v1", "Pod", "pods", true)
+            .short(&["po"])
+            .all()
+            .status()
+            .subresources(&[
+                "attach",
+                "binding",
+                "ephemeralcontainers",
+                "eviction",
+                "exec",
+                "log",
+                "portforward",
+                "proxy",
+                "resize",
+            ])
+            .done(),
+        Def::new("v1", "PodTemplate", "podtemplates", true).done(),
+        Def::new("v1", "ReplicationController", "replicationcontrollers", true)
+            .short(&["rc"])
+            .all()
+            .status()
+            .scale(None)
+            .done(),
+        Def::new("v1", "ResourceQuota", "resourcequotas", true)
+            .short(&["quota"])
+            .status()
+            .done(),
+        Def::new("v1", "Secret", "secrets", true).done(),
+        Def::new("v1", "ServiceAccount", "serviceaccounts", true)
+            .short(&["sa"])
+            .subresources(&["token"])
+            .done(),
+        Def::new("v1", "Service", "services", true)
+            .short(&["svc"])
+            .all()
+            .status()
+            .subresources(&["proxy"])
+            .done(),
+        // apps/v1
+        Def::new("apps/v1", "ControllerRevision", "controllerrevisions", true).done(),
+        Def::new("apps/v1", "DaemonSet", "daemonsets", true).short(&["ds"]).all().status().done(),
+        Def::new("apps/v1", "Deployment", "deployments", true)
+            .short(&["deploy"])
+            .all()
+            .status()
+            .scale(Some("/spec/selector"))
+            .done(),
+        Def::new("apps/v1", "ReplicaSet", "replicasets", true)
+            .short(&["rs"])
+            .all()
+            .status()
+            .scale(Some("/spec/selector"))
+            .done(),
+        Def::new("apps/v1", "StatefulSet", "statefulsets", true)
+            .short(&["sts"])
+            .all()
+            .status()
+            .scale(Some("/spec/selector"))
+            .done(),
+        // authentication / authorization reviews
+        Def::new("authentication.k8s.io/v1", "SelfSubjectReview", "selfsubjectreviews", false)
+            .verbs(CREATE_ONLY)
+            .virtual_only()
+            .done(),
+        Def::new("authentication.k8s.io/v1", "TokenReview", "tokenreviews", false)
+            .verbs(CREATE_ONLY)
+            .virtual_only()
+            .done(),
+        Def::new("authorization.k8s.io/v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", true)
+            .verbs(CREATE_ONLY)
+            .virtual_only()
+            .done(),
+        Def::new("authorization.k8s.io/v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", false)
+            .verbs(CREATE_ONLY)
+            .virtual_only()
+            .done(),
+        Def::new("authorization.k8s.io/v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", false)
+            .verbs(CREATE_ONLY)
+            .virtual_only()
+            .done(),
+        Def::new("authorization.k8s.io/v1", "SubjectAccessReview", "subjectaccessreviews", false)
+            .verbs(CREATE_ONLY)
+            .virtual_only()
+            .done(),
+        // autoscaling is served through the scale subresources only.
+        // batch/v1
+        Def::new("batch/v1", "CronJob", "cronjobs", true).short(&["cj"]).all().status().done(),
+        Def::new("batch/v1", "Job", "jobs", true).all().status().done(),
+        // coordination.k8s.io/v1
+        Def::new("coordination.k8s.io/v1", "Lease", "leases", true).done(),
+        // discovery.k8s.io/v1
+        Def::new("discovery.k8s.io/v1", "EndpointSlice", "endpointslices", true).done(),
+        // events.k8s.io/v1 (same storage as core events upstream; separate here)
+        Def::new("events.k8s.io/v1", "Event", "events", true).short(&["ev"]).done(),
+        // networking.k8s.io/v1
+        Def::new("networking.k8s.io/v1", "IngressClass", "ingressclasses", false).done(),
+        Def::new("networking.k8s.io/v1", "Ingress", "ingresses", true).short(&["ing"]).status().done(),
+        Def::new("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", true)
+            .short(&["netpol"])
+            .done(),
+        // policy/v1
+        Def::new("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", true)
+            .short(&["pdb"])
+            .status()
+            .done(),
+        // rbac.authorization.k8s.io/v1
+        Def::new("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", false).done(),
+        Def::new("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", false).done(),
+        Def::new("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", true).done(),
+        Def::new("rbac.authorization.k8s.io/v1", "Role", "roles", true).done(),
+        // scheduling.k8s.io/v1
+        Def::new("scheduling.k8s.io/v1", "PriorityClass", "priorityclasses", false)
+            .short(&["pc"])
+            .done(),
+        // storage.k8s.io/v1
+        Def::new("storage.k8s.io/v1", "StorageClass", "storageclasses", false)
+            .short(&["sc"])
+            .done(),
+        // apiextensions.k8s.io/v1
+        Def::new("apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", false)
+            .short(&["crd", "crds"])
+            .categories_api_extensions()
+            .status()
+            .strategy(Arc::new(custom::CrdStrategy))
+            .done(),
+    ]
+    .into_iter()
+    .map(|mut r| {
+        if r.virtual_only && r.verbs.iter().any(|v| v == "list") {
+            r.verbs = no_watch.iter().filter(|v| **v == "get" || **v == "list").map(|s| s.to_string()).collect();
+        }
+        r
+    })
+    .collect()
+}
+
+impl Def {
+    fn categories_api_extensions(mut self) -> Self {
+        self.info.categories = vec!["api-extensions".into()];
+        self
+    }
+}
+
+/// The group versions served, with the preferred version first per group, in discovery order.
+pub fn group_order(resources: &[Arc<ResourceInfo>]) -> Vec<(String, Vec<String>)> {
+    let mut order: Vec<(String, Vec<String>)> = Vec::new();
+    for r in resources {
+        match order.iter_mut().find(|(g, _)| *g == r.group) {
+            Some((_, versions)) => {
+                if !versions.contains(&r.version) {
+                    versions.push(r.version.clone());
+                }
+            }
+            None => order.push((r.group.clone(), vec![r.version.clone()])),
+        }
+    }
+    order
+}
+
+/// Resources indexed for lookup by group/version/plural.
+pub type ResourceIndex = BTreeMap<(String, String, String), Arc<ResourceInfo>>;

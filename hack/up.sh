@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Brings up a local rkube cluster (today: the apiserver on sled storage) and writes its
+# kubeconfig to $RKUBE_HOME/kubeconfig (default .rkube/). `--down` stops it.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+RKUBE_HOME=${RKUBE_HOME:-$ROOT/.rkube}
+API_ADDR=${RKUBE_API_ADDR:-127.0.0.1:8080}
+mkdir -p "$RKUBE_HOME"
+
+stop() {
+  local pidfile=$RKUBE_HOME/kube-apiserver.pid
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    log "stopping kube-apiserver (pid $(cat "$pidfile"))"
+    kill "$(cat "$pidfile")"
+    for _ in $(seq 50); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$pidfile"
+}
+
+if [ "${1:-}" = "--down" ]; then
+  stop
+  exit 0
+fi
+
+install_packages
+build_binaries
+stop
+
+log "starting kube-apiserver on http://$API_ADDR (sled data in $RKUBE_HOME/data)"
+nohup "$CARGO_TARGET_DIR/debug/kube-apiserver" \
+  --storage-backend=sled --data-dir "$RKUBE_HOME/data" \
+  --insecure-bind-address "$API_ADDR" >"$RKUBE_HOME/kube-apiserver.log" 2>&1 &
+echo $! >"$RKUBE_HOME/kube-apiserver.pid"
+
+for _ in $(seq 100); do
+  curl -fsS "http://$API_ADDR/readyz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -fsS "http://$API_ADDR/readyz" >/dev/null || { cat "$RKUBE_HOME/kube-apiserver.log"; exit 1; }
+
+cat >"$RKUBE_HOME/kubeconfig" <<KUBECONFIG
+apiVersion: v1
+kind: Config
+clusters:
+- name: rkube
+  cluster:
+    server: http://$API_ADDR
+contexts:
+- name: rkube
+  context:
+    cluster: rkube
+    user: admin
+    namespace: default
+current-context: rkube
+users:
+- name: admin
+  user: {}
+KUBECONFIG
+
+log "rkube is up. Use it with:"
+echo "  export KUBECONFIG=$RKUBE_HOME/kubeconfig"
+echo "  kubectl get namespaces"
+echo "Stop it with: ./hack/up.sh --down"

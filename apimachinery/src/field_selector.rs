@@ -77,7 +77,13 @@ impl FieldRequirement {
 
 impl fmt::Display for FieldRequirement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}{}", self.field, self.operator, escape_value(&self.value))
+        write!(
+            f,
+            "{}{}{}",
+            self.field,
+            self.operator,
+            escape_value(&self.value)
+        )
     }
 }
 
@@ -203,8 +209,8 @@ fn split_term(term: &str) -> Option<(&str, FieldOperator, &str)> {
             ("==", FieldOperator::Equals),
             ("=", FieldOperator::Equals),
         ] {
-            if rest.starts_with(op) {
-                return Some((&term[..i], kind, &rest[op.len()..]));
+            if let Some(value) = rest.strip_prefix(op) {
+                return Some((&term[..i], kind, value));
             }
         }
     }
@@ -311,12 +317,18 @@ impl FieldSelector {
 
     /// Checks every field is in `supported`, failing with upstream's
     /// `field label not supported: <field>` for the first one that is not.
-    pub fn check_supported<S: AsRef<str>>(&self, supported: &[S]) -> Result<(), FieldSelectorError> {
+    pub fn check_supported<S: AsRef<str>>(
+        &self,
+        supported: &[S],
+    ) -> Result<(), FieldSelectorError> {
         self.check_supported_by(|f| supported.iter().any(|s| s.as_ref() == f))
     }
 
     /// [`FieldSelector::check_supported`] with a predicate.
-    pub fn check_supported_by<P: Fn(&str) -> bool>(&self, is_supported: P) -> Result<(), FieldSelectorError> {
+    pub fn check_supported_by<P: Fn(&str) -> bool>(
+        &self,
+        is_supported: P,
+    ) -> Result<(), FieldSelectorError> {
         match self.requirements.iter().find(|r| !is_supported(&r.field)) {
             Some(r) => Err(unsupported_field_label_error(&r.field)),
             None => Ok(()),
@@ -393,14 +405,25 @@ mod tests {
     }
 
     fn getter(fields: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let m: BTreeMap<String, String> = fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m: BTreeMap<String, String> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| m.get(k).cloned()
     }
 
     // Upstream TestSelectorParse.
     #[test]
     fn parse_and_restring() {
-        for s in ["x=a,y=b,z=c", "", "x!=a,y=b", "x=,z=", "x=a\\,b", "x=a\\=b", "x=a\\\\b"] {
+        for s in [
+            "x=a,y=b,z=c",
+            "",
+            "x!=a,y=b",
+            "x=,z=",
+            "x=a\\,b",
+            "x=a\\=b",
+            "x=a\\\\b",
+        ] {
             assert_eq!(parse(s).to_string(), s, "{s:?}");
         }
         // `==` is normalised to `=`.
@@ -420,8 +443,10 @@ mod tests {
     // Upstream TestSelectorMatches.
     #[test]
     fn matching() {
-        let yes = |s: &str, f: &[(&str, &str)]| assert!(parse(s).matches(getter(f)), "{s} vs {f:?}");
-        let no = |s: &str, f: &[(&str, &str)]| assert!(!parse(s).matches(getter(f)), "{s} vs {f:?}");
+        let yes =
+            |s: &str, f: &[(&str, &str)]| assert!(parse(s).matches(getter(f)), "{s} vs {f:?}");
+        let no =
+            |s: &str, f: &[(&str, &str)]| assert!(!parse(s).matches(getter(f)), "{s} vs {f:?}");
         yes("", &[("x", "y")]);
         yes("x=y", &[("x", "y")]);
         yes("x=y,z=w", &[("x", "y"), ("z", "w")]);
@@ -462,24 +487,59 @@ mod tests {
         }
         let errs = [
             ("\\", "invalid field selector: invalid escape sequence: \\"),
-            ("\\\\\\", "invalid field selector: invalid escape sequence: \\"),
-            ("\\x", "invalid field selector: invalid escape sequence: \\x"),
-            ("=", "invalid field selector: unescaped character in value: 61"),
-            (",", "invalid field selector: unescaped character in value: 44"),
+            (
+                "\\\\\\",
+                "invalid field selector: invalid escape sequence: \\",
+            ),
+            (
+                "\\x",
+                "invalid field selector: invalid escape sequence: \\x",
+            ),
+            (
+                "=",
+                "invalid field selector: unescaped character in value: 61",
+            ),
+            (
+                ",",
+                "invalid field selector: unescaped character in value: 44",
+            ),
         ];
         for (input, want) in errs {
-            assert_eq!(unescape_value(input).map_err(|e| e.to_string()), Err(want.to_string()), "{input:?}");
+            assert_eq!(
+                unescape_value(input).map_err(|e| e.to_string()),
+                Err(want.to_string()),
+                "{input:?}"
+            );
         }
     }
 
     #[test]
     fn parse_errors_are_upstreams() {
-        let err = |s: &str| FieldSelector::parse(s).map(|_| ()).map_err(|e| e.to_string());
-        assert_eq!(err("x"), Err("invalid selector: 'x'; can't understand 'x'".to_string()));
-        assert_eq!(err("a=b,x"), Err("invalid selector: 'a=b,x'; can't understand 'x'".to_string()));
-        assert_eq!(err("x=a=b"), Err("invalid field selector: unescaped character in value: 61".to_string()));
-        assert_eq!(err("metadata.name!==x"), Err("invalid field selector: unescaped character in value: 61".to_string()));
-        assert_eq!(err("a=\\q"), Err("invalid field selector: invalid escape sequence: \\q".to_string()));
+        let err = |s: &str| {
+            FieldSelector::parse(s)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            err("x"),
+            Err("invalid selector: 'x'; can't understand 'x'".to_string())
+        );
+        assert_eq!(
+            err("a=b,x"),
+            Err("invalid selector: 'a=b,x'; can't understand 'x'".to_string())
+        );
+        assert_eq!(
+            err("x=a=b"),
+            Err("invalid field selector: unescaped character in value: 61".to_string())
+        );
+        assert_eq!(
+            err("metadata.name!==x"),
+            Err("invalid field selector: unescaped character in value: 61".to_string())
+        );
+        assert_eq!(
+            err("a=\\q"),
+            Err("invalid field selector: invalid escape sequence: \\q".to_string())
+        );
     }
 
     #[test]
@@ -494,7 +554,10 @@ mod tests {
         assert_eq!(parse("=x").requirements()[0].field, "");
         assert_eq!(parse("a=b, c=d").requirements()[0].field, " c");
         // The first operator wins: "a!=b" is NotEquals, "a=!b" is Equals with value "!b".
-        assert_eq!(parse("a!=b").requirements()[0].operator, FieldOperator::NotEquals);
+        assert_eq!(
+            parse("a!=b").requirements()[0].operator,
+            FieldOperator::NotEquals
+        );
         assert_eq!(parse("a=!b").requirements()[0].value, "!b");
         assert_eq!(parse("a==b").requirements()[0].value, "b");
         // Multi-byte characters are fine anywhere.
@@ -508,11 +571,13 @@ mod tests {
         let sel = parse("metadata.name=a,spec.foo=b");
         assert_eq!(sel.check_supported(&["metadata.name", "spec.foo"]), Ok(()));
         assert_eq!(
-            sel.check_supported(&["metadata.name"]).map_err(|e| e.to_string()),
+            sel.check_supported(&["metadata.name"])
+                .map_err(|e| e.to_string()),
             Err("field label not supported: spec.foo".to_string())
         );
         assert_eq!(
-            sel.check_supported_by(|f| f.starts_with("metadata.")).map_err(|e| e.to_string()),
+            sel.check_supported_by(|f| f.starts_with("metadata."))
+                .map_err(|e| e.to_string()),
             Err("field label not supported: spec.foo".to_string())
         );
         assert_eq!(
@@ -532,12 +597,19 @@ mod tests {
             }
         });
         assert_eq!(t.map(|s| s.to_string()), Ok("x.a=1,x.c=3".to_string()));
-        let t: Result<FieldSelector, String> = sel.transform(|f, _| Err(format!("field label not supported: {f}")));
+        let t: Result<FieldSelector, String> =
+            sel.transform(|f, _| Err(format!("field label not supported: {f}")));
         assert_eq!(t, Err("field label not supported: a".to_string()));
         assert_eq!(sel.requires_exact_match("a"), Some("1"));
         assert_eq!(sel.requires_exact_match("b"), None);
-        assert_eq!(FieldSelector::one_term_equal("metadata.name", "x").to_string(), "metadata.name=x");
-        assert_eq!(FieldSelector::from_set([("b", "1"), ("a", "x,y")]).to_string(), "a=x\\,y,b=1");
+        assert_eq!(
+            FieldSelector::one_term_equal("metadata.name", "x").to_string(),
+            "metadata.name=x"
+        );
+        assert_eq!(
+            FieldSelector::from_set([("b", "1"), ("a", "x,y")]).to_string(),
+            "a=x\\,y,b=1"
+        );
         assert!(FieldSelector::everything().is_empty());
         let parsed: Result<FieldSelector, _> = "a=b".parse();
         assert_eq!(parsed.map(|s| s.to_string()), Ok("a=b".to_string()));

@@ -432,7 +432,11 @@ impl LabelSelector {
         let obj = match selector {
             Value::Null => return Ok(LabelSelector::nothing()),
             Value::Object(obj) => obj,
-            _ => return Err(LabelSelectorError::plain("label selector must be an object")),
+            _ => {
+                return Err(LabelSelectorError::plain(
+                    "label selector must be an object",
+                ))
+            }
         };
         let mut requirements = Vec::new();
         match obj.get("matchLabels") {
@@ -512,7 +516,11 @@ impl LabelSelector {
                     requirements.push(Requirement::new(key, operator, values)?);
                 }
             }
-            Some(_) => return Err(LabelSelectorError::plain("matchExpressions must be an array")),
+            Some(_) => {
+                return Err(LabelSelectorError::plain(
+                    "matchExpressions must be an array",
+                ))
+            }
         }
         requirements.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(LabelSelector {
@@ -735,7 +743,10 @@ impl<'a> Lexer<'a> {
             Some((tok, end)) => (tok, self.text(start, end)),
             None => (
                 Token::Error,
-                format!("error expected: keyword found '{}'", self.text(start, self.pos)),
+                format!(
+                    "error expected: keyword found '{}'",
+                    self.text(start, self.pos)
+                ),
             ),
         }
     }
@@ -882,7 +893,9 @@ impl Parser {
             return Err(LabelSelectorError::from_field_errors(vec![e]));
         }
         let (t, _) = self.lookahead(Context::Values);
-        if (t == Token::EndOfString || t == Token::Comma) && operator != Some(Operator::DoesNotExist) {
+        if (t == Token::EndOfString || t == Token::Comma)
+            && operator != Some(Operator::DoesNotExist)
+        {
             operator = Some(Operator::Exists);
         }
         Ok((lit, operator))
@@ -998,7 +1011,10 @@ mod tests {
     use serde_json::json;
 
     fn set(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn req(key: &str, op: Operator, vals: &[&str]) -> Requirement {
@@ -1028,7 +1044,18 @@ mod tests {
     // Upstream TestSelectorParse.
     #[test]
     fn good_and_bad_strings() {
-        for s in ["x=a,y=b,z=c", "", "x!=a,y=b", "x=", "x= ", "x=,z= ", "x= ,z= ", "!x", "x>1", "x>1,z<5"] {
+        for s in [
+            "x=a,y=b,z=c",
+            "",
+            "x!=a,y=b",
+            "x=",
+            "x= ",
+            "x=,z= ",
+            "x= ,z= ",
+            "!x",
+            "x>1",
+            "x>1,z<5",
+        ] {
             assert_eq!(parse(s).to_string(), s.replace(' ', ""), "{s:?}");
         }
         for s in ["x=a||y=b", "x==a==b", "!x=a", "x<a"] {
@@ -1086,18 +1113,67 @@ mod tests {
         no("x=", &[]);
     }
 
+    type MatchCase = (Vec<(&'static str, &'static str)>, Vec<Requirement>, bool);
+
     // Upstream TestRequirementSelectorMatching.
     #[test]
     fn requirement_matching() {
-        let cases: Vec<(Vec<(&str, &str)>, Vec<Requirement>, bool)> = vec![
-            (vec![("x", "foo"), ("y", "baz")], vec![req("x", Operator::In, &["foo"]), req("y", Operator::NotIn, &["alpha"])], true),
-            (vec![("x", "foo"), ("y", "baz")], vec![req("x", Operator::In, &["foo"]), req("y", Operator::In, &["alpha"])], false),
-            (vec![("y", "")], vec![req("x", Operator::NotIn, &[""]), req("y", Operator::Exists, &[])], true),
-            (vec![("y", "")], vec![req("x", Operator::DoesNotExist, &[]), req("y", Operator::Exists, &[])], true),
-            (vec![("y", "")], vec![req("x", Operator::NotIn, &[""]), req("y", Operator::DoesNotExist, &[])], false),
-            (vec![("y", "baz")], vec![req("x", Operator::In, &[""])], false),
-            (vec![("z", "2")], vec![req("z", Operator::GreaterThan, &["1"])], true),
-            (vec![("z", "v2")], vec![req("z", Operator::GreaterThan, &["1"])], false),
+        let cases: Vec<MatchCase> = vec![
+            (
+                vec![("x", "foo"), ("y", "baz")],
+                vec![
+                    req("x", Operator::In, &["foo"]),
+                    req("y", Operator::NotIn, &["alpha"]),
+                ],
+                true,
+            ),
+            (
+                vec![("x", "foo"), ("y", "baz")],
+                vec![
+                    req("x", Operator::In, &["foo"]),
+                    req("y", Operator::In, &["alpha"]),
+                ],
+                false,
+            ),
+            (
+                vec![("y", "")],
+                vec![
+                    req("x", Operator::NotIn, &[""]),
+                    req("y", Operator::Exists, &[]),
+                ],
+                true,
+            ),
+            (
+                vec![("y", "")],
+                vec![
+                    req("x", Operator::DoesNotExist, &[]),
+                    req("y", Operator::Exists, &[]),
+                ],
+                true,
+            ),
+            (
+                vec![("y", "")],
+                vec![
+                    req("x", Operator::NotIn, &[""]),
+                    req("y", Operator::DoesNotExist, &[]),
+                ],
+                false,
+            ),
+            (
+                vec![("y", "baz")],
+                vec![req("x", Operator::In, &[""])],
+                false,
+            ),
+            (
+                vec![("z", "2")],
+                vec![req("z", Operator::GreaterThan, &["1"])],
+                true,
+            ),
+            (
+                vec![("z", "v2")],
+                vec![req("z", Operator::GreaterThan, &["1"])],
+                false,
+            ),
         ];
         for (labels, reqs, want) in cases {
             let sel = LabelSelector::everything().add(reqs);
@@ -1127,7 +1203,11 @@ mod tests {
             ("x".into(), Operator::Equals, s(&["a", "b"]), false),
         ];
         for (key, op, vals, ok) in cases {
-            assert_eq!(Requirement::new(key.clone(), op, vals.clone()).is_ok(), ok, "{key} {op} {vals:?}");
+            assert_eq!(
+                Requirement::new(key.clone(), op, vals.clone()).is_ok(),
+                ok,
+                "{key} {op} {vals:?}"
+            );
         }
     }
 
@@ -1135,17 +1215,54 @@ mod tests {
     #[test]
     fn to_string_table() {
         let cases = vec![
-            (vec![req("x", Operator::In, &["abc", "def"]), req("y", Operator::NotIn, &["jkl"]), req("z", Operator::Exists, &[])], "x in (abc,def),y notin (jkl),z"),
-            (vec![req("x", Operator::NotIn, &["abc", "def"]), req("y", Operator::NotEquals, &["jkl"]), req("z", Operator::DoesNotExist, &[])], "x notin (abc,def),y!=jkl,!z"),
-            (vec![req("x", Operator::NotIn, &["abc"]), req("y", Operator::In, &["jkl", "mno"]), req("z", Operator::NotIn, &[""])], "x notin (abc),y in (jkl,mno),z notin ()"),
-            (vec![req("x", Operator::Equals, &["abc"]), req("y", Operator::DoubleEquals, &["jkl"]), req("z", Operator::NotEquals, &["a"]), req("z", Operator::Exists, &[])], "x=abc,y==jkl,z!=a,z"),
-            (vec![req("x", Operator::GreaterThan, &["2"]), req("y", Operator::LessThan, &["8"]), req("z", Operator::Exists, &[])], "x>2,y<8,z"),
+            (
+                vec![
+                    req("x", Operator::In, &["abc", "def"]),
+                    req("y", Operator::NotIn, &["jkl"]),
+                    req("z", Operator::Exists, &[]),
+                ],
+                "x in (abc,def),y notin (jkl),z",
+            ),
+            (
+                vec![
+                    req("x", Operator::NotIn, &["abc", "def"]),
+                    req("y", Operator::NotEquals, &["jkl"]),
+                    req("z", Operator::DoesNotExist, &[]),
+                ],
+                "x notin (abc,def),y!=jkl,!z",
+            ),
+            (
+                vec![
+                    req("x", Operator::NotIn, &["abc"]),
+                    req("y", Operator::In, &["jkl", "mno"]),
+                    req("z", Operator::NotIn, &[""]),
+                ],
+                "x notin (abc),y in (jkl,mno),z notin ()",
+            ),
+            (
+                vec![
+                    req("x", Operator::Equals, &["abc"]),
+                    req("y", Operator::DoubleEquals, &["jkl"]),
+                    req("z", Operator::NotEquals, &["a"]),
+                    req("z", Operator::Exists, &[]),
+                ],
+                "x=abc,y==jkl,z!=a,z",
+            ),
+            (
+                vec![
+                    req("x", Operator::GreaterThan, &["2"]),
+                    req("y", Operator::LessThan, &["8"]),
+                    req("z", Operator::Exists, &[]),
+                ],
+                "x>2,y<8,z",
+            ),
         ];
         for (reqs, want) in cases {
             assert_eq!(LabelSelector::everything().add(reqs).to_string(), want);
         }
         // Values given out of order print sorted, without changing the stored order.
-        let r = Requirement::new("x", Operator::In, vec!["b".into(), "a".into()]).unwrap_or_else(|e| panic!("{e}"));
+        let r = Requirement::new("x", Operator::In, vec!["b".into(), "a".into()])
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r.to_string(), "x in (a,b)");
         assert_eq!(r.values(), ["b", "a"]);
     }
@@ -1156,38 +1273,106 @@ mod tests {
         let ok: Vec<(&str, Vec<Requirement>)> = vec![
             ("", vec![]),
             ("\rx", vec![req("x", Operator::Exists, &[])]),
-            ("this-is-a-dns.domain.com/key-with-dash", vec![req("this-is-a-dns.domain.com/key-with-dash", Operator::Exists, &[])]),
-            ("this-is-another-dns.domain.com/key-with-dash in (so,what)", vec![req("this-is-another-dns.domain.com/key-with-dash", Operator::In, &["so", "what"])]),
-            ("0.1.2.domain/99 notin (10.10.100.1, tick.tack.clock)", vec![req("0.1.2.domain/99", Operator::NotIn, &["10.10.100.1", "tick.tack.clock"])]),
+            (
+                "this-is-a-dns.domain.com/key-with-dash",
+                vec![req(
+                    "this-is-a-dns.domain.com/key-with-dash",
+                    Operator::Exists,
+                    &[],
+                )],
+            ),
+            (
+                "this-is-another-dns.domain.com/key-with-dash in (so,what)",
+                vec![req(
+                    "this-is-another-dns.domain.com/key-with-dash",
+                    Operator::In,
+                    &["so", "what"],
+                )],
+            ),
+            (
+                "0.1.2.domain/99 notin (10.10.100.1, tick.tack.clock)",
+                vec![req(
+                    "0.1.2.domain/99",
+                    Operator::NotIn,
+                    &["10.10.100.1", "tick.tack.clock"],
+                )],
+            ),
             ("foo  in\t (abc)", vec![req("foo", Operator::In, &["abc"])]),
             ("x notin\n (abc)", vec![req("x", Operator::NotIn, &["abc"])]),
-            ("x  notin\t\t\t(abc,def)", vec![req("x", Operator::NotIn, &["abc", "def"])]),
-            ("x in (abc,def)", vec![req("x", Operator::In, &["abc", "def"])]),
+            (
+                "x  notin\t\t\t(abc,def)",
+                vec![req("x", Operator::NotIn, &["abc", "def"])],
+            ),
+            (
+                "x in (abc,def)",
+                vec![req("x", Operator::In, &["abc", "def"])],
+            ),
             ("x in (abc,)", vec![req("x", Operator::In, &["abc", ""])]),
             ("x in ()", vec![req("x", Operator::In, &[""])]),
-            ("x notin (abc,,def),bar,z in (),w", vec![
-                req("bar", Operator::Exists, &[]),
-                req("w", Operator::Exists, &[]),
-                req("x", Operator::NotIn, &["abc", "", "def"]),
-                req("z", Operator::In, &[""]),
-            ]),
+            (
+                "x notin (abc,,def),bar,z in (),w",
+                vec![
+                    req("bar", Operator::Exists, &[]),
+                    req("w", Operator::Exists, &[]),
+                    req("x", Operator::NotIn, &["abc", "", "def"]),
+                    req("z", Operator::In, &[""]),
+                ],
+            ),
             ("x=a", vec![req("x", Operator::Equals, &["a"])]),
             ("x>1", vec![req("x", Operator::GreaterThan, &["1"])]),
             ("x<7", vec![req("x", Operator::LessThan, &["7"])]),
-            ("x=a,y!=b", vec![req("x", Operator::Equals, &["a"]), req("y", Operator::NotEquals, &["b"])]),
-            ("x=a,y!=b,z in (h,i,j)", vec![req("x", Operator::Equals, &["a"]), req("y", Operator::NotEquals, &["b"]), req("z", Operator::In, &["h", "i", "j"])]),
+            (
+                "x=a,y!=b",
+                vec![
+                    req("x", Operator::Equals, &["a"]),
+                    req("y", Operator::NotEquals, &["b"]),
+                ],
+            ),
+            (
+                "x=a,y!=b,z in (h,i,j)",
+                vec![
+                    req("x", Operator::Equals, &["a"]),
+                    req("y", Operator::NotEquals, &["b"]),
+                    req("z", Operator::In, &["h", "i", "j"]),
+                ],
+            ),
             ("x notin ( )", vec![req("x", Operator::NotIn, &[""])]),
             ("x notin (, a)", vec![req("x", Operator::NotIn, &["", "a"])]),
             ("a ", vec![req("a", Operator::Exists, &[])]),
-            ("a in (x,y,notin, z,in)", vec![req("a", Operator::In, &["in", "notin", "x", "y", "z"])]),
-            ("x,y in (a)", vec![req("x", Operator::Exists, &[]), req("y", Operator::In, &["a"])]),
+            (
+                "a in (x,y,notin, z,in)",
+                vec![req("a", Operator::In, &["in", "notin", "x", "y", "z"])],
+            ),
+            (
+                "x,y in (a)",
+                vec![
+                    req("x", Operator::Exists, &[]),
+                    req("y", Operator::In, &["a"]),
+                ],
+            ),
             ("x==a", vec![req("x", Operator::DoubleEquals, &["a"])]),
             ("in in (in)", vec![req("in", Operator::In, &["in"])]),
         ];
         for (input, want) in ok {
             assert_eq!(parse(input).requirements(), want.as_slice(), "{input:?}");
         }
-        for bad in ["x=a||y=b", "x,,y", ",x,y", "x nott in (y)", "a in (xyz),", "a in (xyz)b notin ()", "a in (xyz abc)", "a notin(", "a (", "(", "x,", "!", "x in", "x in (a", "x in (a,"] {
+        for bad in [
+            "x=a||y=b",
+            "x,,y",
+            ",x,y",
+            "x nott in (y)",
+            "a in (xyz),",
+            "a in (xyz)b notin ()",
+            "a in (xyz abc)",
+            "a notin(",
+            "a (",
+            "(",
+            "x,",
+            "!",
+            "x in",
+            "x in (a",
+            "x in (a,",
+        ] {
             parse_err(bad);
         }
     }
@@ -1224,7 +1409,9 @@ mod tests {
         }
 
         // '|' is not special: "a||y" is one identifier, rejected as a label value.
-        assert!(parse_err("x=a||y=b").starts_with("unable to parse requirement: values[0][x]: Invalid value: \"a||y\": a valid label"));
+        assert!(parse_err("x=a||y=b").starts_with(
+            "unable to parse requirement: values[0][x]: Invalid value: \"a||y\": a valid label"
+        ));
         let key_err = parse_err("a/b/c");
         assert!(key_err.starts_with("unable to parse requirement: <nil>: Invalid value: \"a/b/c\": a qualified name must consist of"), "{key_err}");
         let val_err = parse_err("app=-x");
@@ -1233,8 +1420,14 @@ mod tests {
             "unable to parse requirement: values[0][app]: Invalid value: \"-x\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
         );
         let two = parse_err("x in (-a,-b)");
-        assert!(two.starts_with("unable to parse requirement: [values[0][x]: Invalid value: \"-a\": "), "{two}");
-        assert!(two.contains(", values[1][x]: Invalid value: \"-b\": "), "{two}");
+        assert!(
+            two.starts_with("unable to parse requirement: [values[0][x]: Invalid value: \"-a\": "),
+            "{two}"
+        );
+        assert!(
+            two.contains(", values[1][x]: Invalid value: \"-b\": "),
+            "{two}"
+        );
         assert!(two.ends_with(']'));
         match LabelSelector::parse("app=-x") {
             Err(e) => assert_eq!(e.field_errors().len(), 1),
@@ -1247,13 +1440,24 @@ mod tests {
     #[test]
     fn lexer_quirks() {
         // NUL ends an identifier but lexing continues after it, like upstream.
-        assert_eq!(parse_err("a\0b"), "unable to parse requirement: found 'b', expected: in, notin, =, ==, !=, gt, lt");
+        assert_eq!(
+            parse_err("a\0b"),
+            "unable to parse requirement: found 'b', expected: in, notin, =, ==, !=, gt, lt"
+        );
+        // NUL right after a symbol is swallowed with it, like upstream's scanSpecialSymbol.
+        assert_eq!(parse("a,\0b").to_string(), "a,b");
         // NUL at a token start is the end of the string.
-        assert_eq!(parse_err("a,\0b"), "found '', expected: identifier after ','");
+        assert_eq!(
+            parse_err("a, \0b"),
+            "found '', expected: identifier after ','"
+        );
         // Unicode in values is lexed as identifier bytes and rejected by validation.
         assert!(parse_err("a=ā").contains("values[0][a]: Invalid value: \"ā\""));
         // Whitespace of all four kinds is skipped.
-        assert_eq!(parse(" \t\r\na \t in \n( b , c )\t").to_string(), "a in (b,c)");
+        assert_eq!(
+            parse(" \t\r\na \t in \n( b , c )\t").to_string(),
+            "a in (b,c)"
+        );
     }
 
     #[test]
@@ -1267,30 +1471,55 @@ mod tests {
             ]
         }))
         .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(sel.to_string(), "app=web,env in (dev,prod),!legacy,tier=front,zone");
+        assert_eq!(
+            sel.to_string(),
+            "app=web,env in (dev,prod),!legacy,tier=front,zone"
+        );
         assert!(sel.matches(&json!({"app": "web", "tier": "front", "env": "dev", "zone": "a"})));
         assert!(!sel.matches(&json!({"app": "web", "tier": "front", "env": "dev"})));
 
-        assert!(LabelSelector::from_json(&json!({})).map(|s| s.is_empty()).unwrap_or(false));
+        assert!(LabelSelector::from_json(&json!({}))
+            .map(|s| s.is_empty())
+            .unwrap_or(false));
         let nothing = LabelSelector::from_json(&Value::Null).unwrap_or_else(|e| panic!("{e}"));
         assert!(nothing.is_nothing() && !nothing.is_empty());
         assert!(!nothing.matches(&json!({})));
 
-        let err = LabelSelector::from_json(&json!({"matchExpressions": [{"key": "a", "operator": "Equals", "values": ["x"]}]}));
-        assert_eq!(err.map_err(|e| e.to_string()), Err("\"Equals\" is not a valid label selector operator".to_string()));
-        let err = LabelSelector::from_json(&json!({"matchExpressions": [{"key": "a", "operator": "In"}]}));
+        let err = LabelSelector::from_json(
+            &json!({"matchExpressions": [{"key": "a", "operator": "Equals", "values": ["x"]}]}),
+        );
+        assert_eq!(
+            err.map_err(|e| e.to_string()),
+            Err("\"Equals\" is not a valid label selector operator".to_string())
+        );
+        let err = LabelSelector::from_json(
+            &json!({"matchExpressions": [{"key": "a", "operator": "In"}]}),
+        );
         assert_eq!(
             err.map_err(|e| e.to_string()),
             Err("values: Invalid value: null: for 'in', 'notin' operators, values set can't be empty".to_string())
         );
-        let err = LabelSelector::from_json(&json!({"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]}));
+        let err = LabelSelector::from_json(
+            &json!({"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]}),
+        );
         assert_eq!(
             err.map_err(|e| e.to_string()),
             Err("values: Invalid value: [\"x\"]: values set must be empty for exists and does not exist".to_string())
         );
         let err = LabelSelector::from_json(&json!({"matchLabels": {"a b": "c"}}));
-        assert!(err.map_err(|e| e.to_string()).unwrap_err().starts_with("key: Invalid value: \"a b\": name part must consist of"));
-        for bad in [json!(1), json!({"matchLabels": []}), json!({"matchLabels": {"a": 1}}), json!({"matchExpressions": {}}), json!({"matchExpressions": [1]}), json!({"matchExpressions": [{"key": 1, "operator": "In"}]}), json!({"matchExpressions": [{"key": "a", "operator": "In", "values": [1]}]})] {
+        assert!(err
+            .map_err(|e| e.to_string())
+            .unwrap_err()
+            .starts_with("key: Invalid value: \"a b\": name part must consist of"));
+        for bad in [
+            json!(1),
+            json!({"matchLabels": []}),
+            json!({"matchLabels": {"a": 1}}),
+            json!({"matchExpressions": {}}),
+            json!({"matchExpressions": [1]}),
+            json!({"matchExpressions": [{"key": 1, "operator": "In"}]}),
+            json!({"matchExpressions": [{"key": "a", "operator": "In", "values": [1]}]}),
+        ] {
             assert!(LabelSelector::from_json(&bad).is_err(), "{bad}");
         }
     }
@@ -1327,6 +1556,8 @@ mod tests {
         assert_eq!(parse("x!=a").requires_exact_match("x"), None);
         let parsed: Result<LabelSelector, _> = "a=b".parse();
         assert_eq!(parsed.map(|s| s.to_string()), Ok("a=b".to_string()));
-        assert!(LabelSelector::nothing().add([req("a", Operator::Exists, &[])]).is_nothing());
+        assert!(LabelSelector::nothing()
+            .add([req("a", Operator::Exists, &[])])
+            .is_nothing());
     }
 }

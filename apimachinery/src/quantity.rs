@@ -306,7 +306,8 @@ impl Quantity {
             return Ok(Quantity::default());
         }
         let p = split_quantity(s)?;
-        let (base, exponent, mut format) = interpret_suffix(p.suffix).ok_or(QuantityError::Suffix)?;
+        let (base, exponent, mut format) =
+            interpret_suffix(p.suffix).ok_or(QuantityError::Suffix)?;
 
         // All significant digits, leading zeros dropped; the last one is worth 10^-len(denom).
         let mut digits: Vec<u8> = p
@@ -414,7 +415,11 @@ impl Quantity {
     pub fn saturating_add(&self, other: &Quantity) -> Quantity {
         Quantity {
             nanos: self.nanos.saturating_add(other.nanos),
-            format: if self.is_zero() { other.format } else { self.format },
+            format: if self.is_zero() {
+                other.format
+            } else {
+                self.format
+            },
         }
     }
 
@@ -422,7 +427,11 @@ impl Quantity {
     pub fn saturating_sub(&self, other: &Quantity) -> Quantity {
         Quantity {
             nanos: self.nanos.saturating_sub(other.nanos),
-            format: if self.is_zero() { other.format } else { self.format },
+            format: if self.is_zero() {
+                other.format
+            } else {
+                self.format
+            },
         }
     }
 
@@ -442,7 +451,7 @@ impl Quantity {
     fn decimal_canonical(magnitude: u128, format: QuantityFormat) -> String {
         let mut m = magnitude;
         let mut exp: i64 = -9;
-        while m >= 10 && m % 10 == 0 {
+        while m >= 10 && m.is_multiple_of(10) {
             m /= 10;
             exp += 1;
         }
@@ -488,18 +497,20 @@ impl Quantity {
         let body = match self.format {
             QuantityFormat::BinarySI
                 if magnitude >= 1024 * NANOS_PER_UNIT as u128
-                    && magnitude % NANOS_PER_UNIT as u128 == 0 =>
+                    && magnitude.is_multiple_of(NANOS_PER_UNIT as u128) =>
             {
                 let mut units = magnitude / NANOS_PER_UNIT as u128;
                 let mut times = 0;
-                while units >= 1024 && units % 1024 == 0 && times < 6 {
+                while units >= 1024 && units.is_multiple_of(1024) && times < 6 {
                     units /= 1024;
                     times += 1;
                 }
                 let suffix = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"][times];
                 format!("{units}{suffix}")
             }
-            QuantityFormat::BinarySI => Self::decimal_canonical(magnitude, QuantityFormat::DecimalSI),
+            QuantityFormat::BinarySI => {
+                Self::decimal_canonical(magnitude, QuantityFormat::DecimalSI)
+            }
             f => Self::decimal_canonical(magnitude, f),
         };
         format!("{sign}{body}")
@@ -703,7 +714,10 @@ mod tests {
             QuantityError::FormatWrong.to_string(),
             "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
         );
-        assert_eq!(QuantityError::Suffix.to_string(), "unable to parse quantity's suffix");
+        assert_eq!(
+            QuantityError::Suffix.to_string(),
+            "unable to parse quantity's suffix"
+        );
     }
 
     #[test]
@@ -715,8 +729,14 @@ mod tests {
         assert_eq!(q("1E2147483647").nanos(), i128::MAX);
         assert_eq!(q("1E-2147483647").nanos(), 1);
         assert_eq!(q("-1E-2147483647").nanos(), -1);
-        assert_eq!(q("100000000000000000000000000000000000000000000").nanos(), i128::MAX);
-        assert_eq!(q("-100000000000000000000000000000000000000000000").nanos(), -i128::MAX);
+        assert_eq!(
+            q("100000000000000000000000000000000000000000000").nanos(),
+            i128::MAX
+        );
+        assert_eq!(
+            q("-100000000000000000000000000000000000000000000").nanos(),
+            -i128::MAX
+        );
         let long_fraction = format!("0.{}1", "0".repeat(200));
         assert_eq!(q(&long_fraction).nanos(), 1);
         let long_exact = format!("1.{}", "0".repeat(200));
@@ -780,7 +800,10 @@ mod tests {
             // The canonical string parses back to the same value.
             assert_eq!(q(want).nanos(), nanos, "{want}");
             if nanos != 0 {
-                assert_eq!(Quantity::from_nanos(-nanos, format).to_string(), format!("-{want}"));
+                assert_eq!(
+                    Quantity::from_nanos(-nanos, format).to_string(),
+                    format!("-{want}")
+                );
             }
         }
     }
@@ -814,7 +837,11 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(q(input).to_string(), want, "{input}");
             if !q(input).is_zero() {
-                assert_eq!(q(&format!("-{input}")).to_string(), format!("-{want}"), "-{input}");
+                assert_eq!(
+                    q(&format!("-{input}")).to_string(),
+                    format!("-{want}"),
+                    "-{input}"
+                );
             }
         }
         // 9Ei is capped at 2^63-1, which does not divide by 1024: printed in full.
@@ -875,8 +902,13 @@ mod tests {
         assert_eq!(q("-2").signum(), -1);
         let big = Quantity::from_nanos(i128::MAX, DecimalSI);
         assert_eq!(big.saturating_add(&big).nanos(), i128::MAX);
-        assert_eq!(Quantity::from_nanos(i128::MIN, DecimalSI).neg().nanos(), i128::MAX);
-        assert!(!Quantity::from_nanos(i128::MIN, DecimalSI).to_string().is_empty());
+        assert_eq!(
+            Quantity::from_nanos(i128::MIN, DecimalSI).neg().nanos(),
+            i128::MAX
+        );
+        assert!(!Quantity::from_nanos(i128::MIN, DecimalSI)
+            .to_string()
+            .is_empty());
     }
 
     #[test]
@@ -893,6 +925,9 @@ mod tests {
         assert!(z.is_zero());
         assert!(serde_json::from_str::<Quantity>("\"abc\"").is_err());
         assert!(serde_json::from_str::<Quantity>("true").is_err());
-        assert_eq!(Quantity::from_json(&serde_json::json!([1])), Err(QuantityError::FormatWrong));
+        assert_eq!(
+            Quantity::from_json(&serde_json::json!([1])),
+            Err(QuantityError::FormatWrong)
+        );
     }
 }

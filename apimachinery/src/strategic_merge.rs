@@ -849,10 +849,7 @@ fn merge_map(
             }
         }
 
-        let same_kind = match original.get(&k) {
-            None => None,
-            Some(o) => Some(kind_of(o) == kind_of(&patch_v)),
-        };
+        let same_kind = original.get(&k).map(|o| kind_of(o) == kind_of(&patch_v));
         if same_kind != Some(true) {
             // Absent from the original, or of another type: take the patch value.
             if !is_delete_list {
@@ -2157,7 +2154,7 @@ mod tests {
             ("new list drops directive items", "{}", r#"{"mergingList":[{"name":1},{"name":2,"$patch":"delete"}]}"#, Ok(r#"{"mergingList":[{"name":1}]}"#)),
             ("new map drops nulls", "{}", r#"{"simpleMap":{"a":null,"b":"c"}}"#, Ok(r#"{"simpleMap":{"b":"c"}}"#)),
             ("new item appended before server items", r#"{"mergingList":[{"name":"a"},{"name":"b"}]}"#, r#"{"mergingList":[{"name":"c"}]}"#, Ok(r#"{"mergingList":[{"name":"c"},{"name":"a"},{"name":"b"}]}"#)),
-            ("numbers compare by value", r#"{"mergingList":[{"name":1,"value":"a"}]}"#, r#"{"mergingList":[{"name":1.0,"other":"b"}]}"#, Ok(r#"{"mergingList":[{"name":1,"value":"a","other":"b"}]}"#)),
+            ("numbers compare by value", r#"{"mergingList":[{"name":1,"value":"a"}]}"#, r#"{"mergingList":[{"name":1.0,"other":"b"}]}"#, Ok(r#"{"mergingList":[{"name":1.0,"value":"a","other":"b"}]}"#)),
             ("null patch is a no-op", r#"{"name":"a"}"#, "null", Ok(r#"{"name":"a"}"#)),
             ("non-object patch", r#"{"name":"a"}"#, "[1]", Err("invalid JSON document")),
         ];
@@ -2255,8 +2252,8 @@ mod tests {
             Case { desc: "delete all maps from merging list with conflict", original: r#"{"mergingList":[{"name":1},{"name":2}]}"#, two_way: r#"{"mergingList":[{"name":1,"$patch":"delete"},{"name":2,"$patch":"delete"}]}"#, modified: r#"{"mergingList":[]}"#, current: r#"{"mergingList":[{"name":1,"other":"a"},{"name":2,"other":"b"}]}"#, three_way: r#"{"mergingList":[{"name":1,"$patch":"delete"},{"name":2,"$patch":"delete"}]}"#, result: r#"{"mergingList":[]}"#, ..NONE },
             Case { desc: "delete all maps from empty merging list", original: r#"{"mergingList":[{"name":1},{"name":2}]}"#, two_way: r#"{"mergingList":[{"name":1,"$patch":"delete"},{"name":2,"$patch":"delete"}]}"#, modified: r#"{"mergingList":[]}"#, current: r#"{"mergingList":[]}"#, three_way: r#"{"mergingList":[{"name":1,"$patch":"delete"},{"name":2,"$patch":"delete"}]}"#, result: r#"{"mergingList":[]}"#, ..NONE },
             Case { desc: "merge empty merging lists", original: r#"{"mergingList":[]}"#, two_way: "{}", modified: r#"{"mergingList":[]}"#, current: r#"{"mergingList":[]}"#, three_way: "{}", result: r#"{"mergingList":[]}"#, ..NONE },
-            Case { desc: "defined null values should propagate overwrite current fields (with conflict)", original: r#"{"name":2}"#, two_way: r#"{"name":1,"value":1,"other":null}"#, two_way_result: r#"{"name":1,"value":1}"#, modified: r#"{"name":1,"value":1,"other":null}"#, current: r#"{"name":"a","other":"a"}"#, three_way: r#"{"name":1,"value":1,"other":null}"#, result: r#"{"name":1,"value":1}"#, ..NONE },
-            Case { desc: "defined null values should propagate removing original fields", original: r#"{"name":"original-name","value":"original-value"}"#, current: r#"{"name":"original-name","value":"original-value","other":"current-other"}"#, modified: r#"{"name":"modified-name","value":null}"#, two_way: r#"{"name":"modified-name","value":null}"#, two_way_result: r#"{"name":"modified-name"}"#, three_way: r#"{"name":"modified-name","value":null}"#, result: r#"{"name":"modified-name","other":"current-other"}"#, ..NONE },
+            Case { desc: "defined null values should propagate overwrite current fields (with conflict)", original: r#"{"name":2}"#, two_way: r#"{"name":1,"value":1,"other":null}"#, two_way_result: r#"{"name":1,"value":1}"#, modified: r#"{"name":1,"value":1,"other":null}"#, current: r#"{"name":"a","other":"a"}"#, three_way: r#"{"name":1,"value":1,"other":null}"#, result: r#"{"name":1,"value":1}"#, },
+            Case { desc: "defined null values should propagate removing original fields", original: r#"{"name":"original-name","value":"original-value"}"#, current: r#"{"name":"original-name","value":"original-value","other":"current-other"}"#, modified: r#"{"name":"modified-name","value":null}"#, two_way: r#"{"name":"modified-name","value":null}"#, two_way_result: r#"{"name":"modified-name"}"#, three_way: r#"{"name":"modified-name","value":null}"#, result: r#"{"name":"modified-name","other":"current-other"}"#, },
             Case { desc: "nil patch with retainKeys map", original: r#"{"name":"a","retainKeysMap":{"name":"foo"}}"#, current: r#"{"name":"a","value":"b","retainKeysMap":{"name":"foo"}}"#, modified: r#"{"name":"a","retainKeysMap":{"name":"foo"}}"#, two_way: "{}", three_way: "{}", result: r#"{"name":"a","value":"b","retainKeysMap":{"name":"foo"}}"#, ..NONE },
             Case { desc: "retainKeys map with no change should not be present", original: r#"{"name":"a","retainKeysMap":{"name":"foo"}}"#, current: r#"{"name":"a","other":"c","retainKeysMap":{"name":"foo"}}"#, modified: r#"{"name":"a","value":"b","retainKeysMap":{"name":"foo"}}"#, two_way: r#"{"value":"b"}"#, three_way: r#"{"value":"b"}"#, result: r#"{"name":"a","value":"b","other":"c","retainKeysMap":{"name":"foo"}}"#, ..NONE },
         ];
@@ -2264,3 +2261,926 @@ mod tests {
             run_case(c, &s, MERGE_ITEM);
         }
     }
+
+    #[test]
+    fn create_and_apply_list_cases() {
+        let s = merge_item_schema();
+        const RK_O: &str = r#"{"retainKeysMap":{"name":"foo","value":"bar"}}"#;
+        let cases = [
+            Case {
+                desc: "nested patch merge with empty list",
+                original: r#"{"name":"hi"}"#,
+                current: r#"{"name":"hi","mergingList":[{"name":"hello2"}]}"#,
+                modified: r#"{"name":"hi","mergingList":[{"name":"hello"},{"$patch":"delete","name":"doesntexist"}]}"#,
+                two_way: r#"{"mergingList":[{"name":"hello"},{"$patch":"delete","name":"doesntexist"}]}"#,
+                three_way: r#"{"$setElementOrder/mergingList":[{"name":"hello"},{"name":"doesntexist"}],"mergingList":[{"name":"hello"}]}"#,
+                two_way_result: r#"{"name":"hi","mergingList":[{"name":"hello"}]}"#,
+                result: r#"{"name":"hi","mergingList":[{"name":"hello"},{"name":"hello2"}]}"#,
+            },
+            Case {
+                desc: "delete items in lists of scalars",
+                original: r#"{"mergingIntList":[1,2,3]}"#,
+                two_way: r#"{"$setElementOrder/mergingIntList":[1,2],"$deleteFromPrimitiveList/mergingIntList":[3]}"#,
+                modified: r#"{"mergingIntList":[1,2]}"#,
+                current: r#"{"mergingIntList":[1,2,3,4]}"#,
+                three_way: r#"{"$setElementOrder/mergingIntList":[1,2],"$deleteFromPrimitiveList/mergingIntList":[3]}"#,
+                result: r#"{"mergingIntList":[1,2,4]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "delete all duplicate items in lists of scalars",
+                original: r#"{"mergingIntList":[1,2,3,3]}"#,
+                two_way: r#"{"$setElementOrder/mergingIntList":[1,2],"$deleteFromPrimitiveList/mergingIntList":[3]}"#,
+                modified: r#"{"mergingIntList":[1,2]}"#,
+                current: r#"{"mergingIntList":[1,2,3,3,4]}"#,
+                three_way: r#"{"$setElementOrder/mergingIntList":[1,2],"$deleteFromPrimitiveList/mergingIntList":[3]}"#,
+                result: r#"{"mergingIntList":[1,2,4]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "add and delete items in lists of scalars",
+                original: r#"{"mergingIntList":[1,2,3]}"#,
+                two_way: r#"{"$setElementOrder/mergingIntList":[1,2,4],"$deleteFromPrimitiveList/mergingIntList":[3],"mergingIntList":[4]}"#,
+                modified: r#"{"mergingIntList":[1,2,4]}"#,
+                current: r#"{"mergingIntList":[1,2,3,4]}"#,
+                three_way: r#"{"$setElementOrder/mergingIntList":[1,2,4],"$deleteFromPrimitiveList/mergingIntList":[3]}"#,
+                result: r#"{"mergingIntList":[1,2,4]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "merge lists of maps",
+                original: r#"{"mergingList":[{"name":1},{"name":2,"value":2}]}"#,
+                two_way: r#"{"$setElementOrder/mergingList":[{"name":4},{"name":1},{"name":2},{"name":3}],"mergingList":[{"name":4,"value":4},{"name":3,"value":3}]}"#,
+                modified: r#"{"mergingList":[{"name":4,"value":4},{"name":1},{"name":2,"value":2},{"name":3,"value":3}]}"#,
+                current: r#"{"mergingList":[{"name":1,"other":"a"},{"name":2,"value":2,"other":"b"}]}"#,
+                three_way: r#"{"$setElementOrder/mergingList":[{"name":4},{"name":1},{"name":2},{"name":3}],"mergingList":[{"name":4,"value":4},{"name":3,"value":3}]}"#,
+                result: r#"{"mergingList":[{"name":4,"value":4},{"name":1,"other":"a"},{"name":2,"value":2,"other":"b"},{"name":3,"value":3}]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "merge lists of maps with conflict",
+                original: r#"{"mergingList":[{"name":1},{"name":2,"value":2}]}"#,
+                two_way: r#"{"$setElementOrder/mergingList":[{"name":1},{"name":2},{"name":3}],"mergingList":[{"name":3,"value":3}]}"#,
+                modified: r#"{"mergingList":[{"name":1},{"name":2,"value":2},{"name":3,"value":3}]}"#,
+                current: r#"{"mergingList":[{"name":1,"other":"a"},{"name":2,"value":3,"other":"b"}]}"#,
+                three_way: r#"{"$setElementOrder/mergingList":[{"name":1},{"name":2},{"name":3}],"mergingList":[{"name":2,"value":2},{"name":3,"value":3}]}"#,
+                result: r#"{"mergingList":[{"name":1,"other":"a"},{"name":2,"value":2,"other":"b"},{"name":3,"value":3}]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "add field to map in merging list with conflict",
+                original: r#"{"mergingList":[{"name":1},{"name":2,"value":2}]}"#,
+                two_way: r#"{"$setElementOrder/mergingList":[{"name":1},{"name":2}],"mergingList":[{"name":1,"value":1}]}"#,
+                modified: r#"{"mergingList":[{"name":1,"value":1},{"name":2,"value":2}]}"#,
+                current: r#"{"mergingList":[{"name":1,"other":"a"},{"name":3,"value":2,"other":"b"}]}"#,
+                three_way: r#"{"$setElementOrder/mergingList":[{"name":1},{"name":2}],"mergingList":[{"name":1,"value":1},{"name":2,"value":2}]}"#,
+                result: r#"{"mergingList":[{"name":1,"value":1,"other":"a"},{"name":2,"value":2},{"name":3,"value":2,"other":"b"}]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "add duplicate field to map in merging list",
+                original: r#"{"mergingList":[{"name":1},{"name":2,"value":2}]}"#,
+                two_way: r#"{"$setElementOrder/mergingList":[{"name":1},{"name":2}],"mergingList":[{"name":1,"value":1}]}"#,
+                modified: r#"{"mergingList":[{"name":1,"value":1},{"name":2,"value":2}]}"#,
+                current: r#"{"mergingList":[{"name":1,"value":1,"other":"a"},{"name":2,"value":2,"other":"b"}]}"#,
+                three_way: "{}",
+                result: r#"{"mergingList":[{"name":1,"value":1,"other":"a"},{"name":2,"value":2,"other":"b"}]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "add an item that already exists in current object in merging list",
+                original: r#"{"mergingList":[{"name":1,"value":"a"},{"name":2}]}"#,
+                two_way: r#"{"$setElementOrder/mergingList":[{"name":1},{"name":2},{"name":3}],"mergingList":[{"name":3}]}"#,
+                modified: r#"{"mergingList":[{"name":1,"value":"a"},{"name":2},{"name":3}]}"#,
+                current: r#"{"mergingList":[{"name":1,"value":"a","other":"x"},{"name":2},{"name":3}]}"#,
+                three_way: "{}",
+                result: r#"{"mergingList":[{"name":1,"value":"a","other":"x"},{"name":2},{"name":3}]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "delete map from merging list",
+                original: r#"{"mergingList":[{"name":1},{"name":2}]}"#,
+                two_way: r#"{"$setElementOrder/mergingList":[{"name":2}],"mergingList":[{"name":1,"$patch":"delete"}]}"#,
+                modified: r#"{"mergingList":[{"name":2}]}"#,
+                current: r#"{"mergingList":[{"name":1},{"name":2,"other":"b"}]}"#,
+                three_way: r#"{"$setElementOrder/mergingList":[{"name":2}],"mergingList":[{"name":1,"$patch":"delete"}]}"#,
+                result: r#"{"mergingList":[{"name":2,"other":"b"}]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "delete missing map from merging list with conflict",
+                original: r#"{"mergingList":[{"name":1},{"name":2}]}"#,
+                two_way: r#"{"$setElementOrder/mergingList":[{"name":2}],"mergingList":[{"name":1,"$patch":"delete"}]}"#,
+                modified: r#"{"mergingList":[{"name":2}]}"#,
+                current: r#"{"mergingList":[{"name":3,"other":"a"}]}"#,
+                three_way: r#"{"$setElementOrder/mergingList":[{"name":2}],"mergingList":[{"name":2},{"name":1,"$patch":"delete"}]}"#,
+                result: r#"{"mergingList":[{"name":2},{"name":3,"other":"a"}]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "add map and delete map from merging list",
+                original: r#"{"mergingList":[{"name":1},{"name":2}]}"#,
+                two_way: r#"{"$setElementOrder/mergingList":[{"name":2},{"name":3}],"mergingList":[{"name":3},{"name":1,"$patch":"delete"}]}"#,
+                modified: r#"{"mergingList":[{"name":2},{"name":3}]}"#,
+                current: r#"{"mergingList":[{"name":1},{"name":2,"other":"b"},{"name":4,"other":"c"}]}"#,
+                three_way: r#"{"$setElementOrder/mergingList":[{"name":2},{"name":3}],"mergingList":[{"name":3},{"name":1,"$patch":"delete"}]}"#,
+                result: r#"{"mergingList":[{"name":2,"other":"b"},{"name":4,"other":"c"},{"name":3}]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "add map and delete map from merging list with conflict",
+                original: r#"{"mergingList":[{"name":1},{"name":2}]}"#,
+                two_way: r#"{"$setElementOrder/mergingList":[{"name":2},{"name":3}],"mergingList":[{"name":3},{"name":1,"$patch":"delete"}]}"#,
+                modified: r#"{"mergingList":[{"name":2},{"name":3}]}"#,
+                current: r#"{"mergingList":[{"name":1,"other":"a"},{"name":4,"other":"c"}]}"#,
+                three_way: r#"{"$setElementOrder/mergingList":[{"name":2},{"name":3}],"mergingList":[{"name":2},{"name":3},{"name":1,"$patch":"delete"}]}"#,
+                result: r#"{"mergingList":[{"name":4,"other":"c"},{"name":2},{"name":3}]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "delete missing field from map in merging list with conflict",
+                original: r#"{"mergingList":[{"name":1,"value":1},{"name":2,"value":2}]}"#,
+                two_way: r#"{"$setElementOrder/mergingList":[{"name":1},{"name":2}],"mergingList":[{"name":1,"value":null}]}"#,
+                modified: r#"{"mergingList":[{"name":1},{"name":2,"value":2}]}"#,
+                current: r#"{"mergingList":[{"name":1,"other":"a"},{"name":2,"other":"b"}]}"#,
+                three_way: r#"{"$setElementOrder/mergingList":[{"name":1},{"name":2}],"mergingList":[{"name":1,"value":null},{"name":2,"value":2}]}"#,
+                result: r#"{"mergingList":[{"name":1,"other":"a"},{"name":2,"value":2,"other":"b"}]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "replace non merging list nested in merging list",
+                original: r#"{"mergingList":[{"name":1,"nonMergingList":[{"name":1},{"name":2,"value":2}]},{"name":2}]}"#,
+                two_way: r#"{"$setElementOrder/mergingList":[{"name":1},{"name":2}],"mergingList":[{"name":1,"nonMergingList":[{"name":1,"value":1}]}]}"#,
+                modified: r#"{"mergingList":[{"name":1,"nonMergingList":[{"name":1,"value":1}]},{"name":2}]}"#,
+                current: r#"{"mergingList":[{"name":1,"other":"a","nonMergingList":[{"name":1},{"name":2,"value":2}]},{"name":2,"other":"b"}]}"#,
+                three_way: r#"{"$setElementOrder/mergingList":[{"name":1},{"name":2}],"mergingList":[{"name":1,"nonMergingList":[{"name":1,"value":1}]}]}"#,
+                result: r#"{"mergingList":[{"name":1,"other":"a","nonMergingList":[{"name":1,"value":1}]},{"name":2,"other":"b"}]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "add field to map in merging list nested in merging list",
+                original: r#"{"mergingList":[{"name":1,"mergingList":[{"name":1},{"name":2,"value":2}]},{"name":2}]}"#,
+                two_way: r#"{"$setElementOrder/mergingList":[{"name":1},{"name":2}],"mergingList":[{"$setElementOrder/mergingList":[{"name":1},{"name":2}],"name":1,"mergingList":[{"name":1,"value":1}]}]}"#,
+                modified: r#"{"mergingList":[{"name":1,"mergingList":[{"name":1,"value":1},{"name":2,"value":2}]},{"name":2}]}"#,
+                current: r#"{"mergingList":[{"name":1,"other":"a","mergingList":[{"name":1},{"name":2,"value":2}]},{"name":2,"other":"b"}]}"#,
+                three_way: r#"{"$setElementOrder/mergingList":[{"name":1},{"name":2}],"mergingList":[{"$setElementOrder/mergingList":[{"name":1},{"name":2}],"name":1,"mergingList":[{"name":1,"value":1}]}]}"#,
+                result: r#"{"mergingList":[{"name":1,"other":"a","mergingList":[{"name":1,"value":1},{"name":2,"value":2}]},{"name":2,"other":"b"}]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "add field to reordered map in merging list nested in merging list with deletion conflict",
+                original: r#"{"mergingList":[{"name":1,"mergingList":[{"name":1},{"name":2,"value":2}]},{"name":2}]}"#,
+                two_way: r#"{"$setElementOrder/mergingList":[{"name":1},{"name":2}],"mergingList":[{"$setElementOrder/mergingList":[{"name":2},{"name":1}],"name":1,"mergingList":[{"name":1,"value":1}]}]}"#,
+                modified: r#"{"mergingList":[{"name":1,"mergingList":[{"name":2,"value":2},{"name":1,"value":1}]},{"name":2}]}"#,
+                current: r#"{"mergingList":[{"name":1,"other":"a","mergingList":[{"name":2,"value":2,"other":"d"}]},{"name":2,"other":"b"}]}"#,
+                three_way: r#"{"$setElementOrder/mergingList":[{"name":1},{"name":2}],"mergingList":[{"$setElementOrder/mergingList":[{"name":2},{"name":1}],"name":1,"mergingList":[{"name":1,"value":1}]}]}"#,
+                result: r#"{"mergingList":[{"name":1,"other":"a","mergingList":[{"name":2,"value":2,"other":"d"},{"name":1,"value":1}]},{"name":2,"other":"b"}]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "merge lists of scalars",
+                original: r#"{"mergingIntList":[1,2]}"#,
+                two_way: r#"{"$setElementOrder/mergingIntList":[1,2,3],"mergingIntList":[3]}"#,
+                modified: r#"{"mergingIntList":[1,2,3]}"#,
+                current: r#"{"mergingIntList":[1,2,4]}"#,
+                three_way: r#"{"$setElementOrder/mergingIntList":[1,2,3],"mergingIntList":[3]}"#,
+                result: r#"{"mergingIntList":[1,2,3,4]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "add an item in a list of primitives and preserve order",
+                original: r#"{"mergingIntList":[1,2]}"#,
+                two_way: r#"{"$setElementOrder/mergingIntList":[3,1,2],"mergingIntList":[3]}"#,
+                modified: r#"{"mergingIntList":[3,1,2]}"#,
+                current: r#"{"mergingIntList":[1,4,2]}"#,
+                three_way: r#"{"$setElementOrder/mergingIntList":[3,1,2],"mergingIntList":[3]}"#,
+                result: r#"{"mergingIntList":[3,1,4,2]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "delete an item in a list of primitives and preserve order",
+                original: r#"{"mergingIntList":[1,2,3]}"#,
+                two_way: r#"{"$setElementOrder/mergingIntList":[2,1],"$deleteFromPrimitiveList/mergingIntList":[3]}"#,
+                modified: r#"{"mergingIntList":[2,1]}"#,
+                current: r#"{"mergingIntList":[1,2,3]}"#,
+                three_way: r#"{"$setElementOrder/mergingIntList":[2,1],"$deleteFromPrimitiveList/mergingIntList":[3]}"#,
+                result: r#"{"mergingIntList":[2,1]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "add multiple items in a list and preserve order",
+                original: r#"{"mergingList":[{"name":1},{"name":2,"value":2}]}"#,
+                two_way: r#"{"$setElementOrder/mergingList":[{"name":1},{"name":4},{"name":2},{"name":3}],"mergingList":[{"name":4,"value":4},{"name":3,"value":3}]}"#,
+                modified: r#"{"mergingList":[{"name":1},{"name":4,"value":4},{"name":2,"value":2},{"name":3,"value":3}]}"#,
+                current: r#"{"mergingList":[{"name":1,"other":"a"},{"name":2,"value":2,"other":"b"}]}"#,
+                three_way: r#"{"$setElementOrder/mergingList":[{"name":1},{"name":4},{"name":2},{"name":3}],"mergingList":[{"name":4,"value":4},{"name":3,"value":3}]}"#,
+                result: r#"{"mergingList":[{"name":1,"other":"a"},{"name":4,"value":4},{"name":2,"value":2,"other":"b"},{"name":3,"value":3}]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "delete an item in a list and preserve order",
+                original: r#"{"mergingList":[{"name":1},{"name":3,"value":3},{"name":2,"value":2}]}"#,
+                two_way: r#"{"$setElementOrder/mergingList":[{"name":2},{"name":1}],"mergingList":[{"name":3,"$patch":"delete"}]}"#,
+                modified: r#"{"mergingList":[{"name":2,"value":2},{"name":1}]}"#,
+                current: r#"{"mergingList":[{"name":1,"other":"a"},{"name":2,"value":2,"other":"b"},{"name":3,"value":3}]}"#,
+                three_way: r#"{"$setElementOrder/mergingList":[{"name":2},{"name":1}],"mergingList":[{"name":3,"$patch":"delete"}]}"#,
+                result: r#"{"mergingList":[{"name":2,"value":2,"other":"b"},{"name":1,"other":"a"}]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "add and delete an item in a list and preserve order",
+                original: r#"{"mergingList":[{"name":1},{"name":3,"value":3},{"name":2,"value":2}]}"#,
+                two_way: r#"{"$setElementOrder/mergingList":[{"name":4},{"name":2},{"name":1}],"mergingList":[{"name":4,"value":4},{"name":3,"$patch":"delete"}]}"#,
+                modified: r#"{"mergingList":[{"name":4,"value":4},{"name":2,"value":2},{"name":1}]}"#,
+                current: r#"{"mergingList":[{"name":1,"other":"a"},{"name":2,"value":2,"other":"b"},{"name":3,"value":3}]}"#,
+                three_way: r#"{"$setElementOrder/mergingList":[{"name":4},{"name":2},{"name":1}],"mergingList":[{"name":4,"value":4},{"name":3,"$patch":"delete"}]}"#,
+                result: r#"{"mergingList":[{"name":4,"value":4},{"name":2,"value":2,"other":"b"},{"name":1,"other":"a"}]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "set elements order in a list with server-only items 2",
+                original: r#"{"mergingList":[{"name":1},{"name":2,"value":2},{"name":3,"value":3},{"name":4,"value":4}]}"#,
+                two_way: r#"{"$setElementOrder/mergingList":[{"name":2},{"name":1},{"name":4},{"name":3}]}"#,
+                modified: r#"{"mergingList":[{"name":2,"value":2},{"name":1},{"name":4,"value":4},{"name":3,"value":3}]}"#,
+                current: r#"{"mergingList":[{"name":1,"other":"a"},{"name":2,"value":2},{"name":9},{"name":3,"value":3},{"name":4,"value":4}]}"#,
+                three_way: r#"{"$setElementOrder/mergingList":[{"name":2},{"name":1},{"name":4},{"name":3}]}"#,
+                result: r#"{"mergingList":[{"name":2,"value":2},{"name":1,"other":"a"},{"name":9},{"name":4,"value":4},{"name":3,"value":3}]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "set elements order in a int list with server-only items 3",
+                original: r#"{"mergingIntList":[1,2,3,4]}"#,
+                two_way: r#"{"$setElementOrder/mergingIntList":[2,1,4,3]}"#,
+                modified: r#"{"mergingIntList":[2,1,4,3]}"#,
+                current: r#"{"mergingIntList":[1,2,7,9,8,3,4]}"#,
+                three_way: r#"{"$setElementOrder/mergingIntList":[2,1,4,3]}"#,
+                result: r#"{"mergingIntList":[2,1,7,9,8,4,3]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "behavior of set element order for a merging list with duplicate",
+                original: r#"{"mergingList":[{"name":1},{"name":2,"value":"dup1"},{"name":3},{"name":2,"value":"dup2"},{"name":4}]}"#,
+                current: r#"{"mergingList":[{"name":1},{"name":2,"value":"dup1"},{"name":3},{"name":2,"value":"dup2"},{"name":4}]}"#,
+                modified: r#"{"mergingList":[{"name":2,"value":"dup1"},{"name":1},{"name":4},{"name":3},{"name":2,"value":"dup2"}]}"#,
+                two_way: r#"{"$setElementOrder/mergingList":[{"name":2},{"name":1},{"name":4},{"name":3},{"name":2}]}"#,
+                two_way_result: r#"{"mergingList":[{"name":2,"value":"dup1"},{"name":2,"value":"dup2"},{"name":1},{"name":4},{"name":3}]}"#,
+                three_way: r#"{"$setElementOrder/mergingList":[{"name":2},{"name":1},{"name":4},{"name":3},{"name":2}]}"#,
+                result: r#"{"mergingList":[{"name":2,"value":"dup1"},{"name":2,"value":"dup2"},{"name":1},{"name":4},{"name":3}]}"#,
+            },
+            Case {
+                desc: "retainKeys map should clear defaulted field with conflict (discriminated union)",
+                original: "{}",
+                current: r#"{"retainKeysMap":{"name":"type1","value":"foo"}}"#,
+                modified: r#"{"retainKeysMap":{"name":"type2","other":"bar"}}"#,
+                two_way: r#"{"retainKeysMap":{"name":"type2","other":"bar"}}"#,
+                three_way: r#"{"retainKeysMap":{"$retainKeys":["name","other"],"name":"type2","other":"bar"}}"#,
+                result: r#"{"retainKeysMap":{"name":"type2","other":"bar"}}"#,
+                ..NONE
+            },
+            Case {
+                desc: "retainKeys map adds a field and clear a field",
+                original: r#"{"retainKeysMap":{"name":"foo"}}"#,
+                current: r#"{"retainKeysMap":{"name":"foo","other":"a"}}"#,
+                modified: r#"{"retainKeysMap":{"name":"foo","value":"bar"}}"#,
+                two_way: r#"{"retainKeysMap":{"$retainKeys":["name","value"],"value":"bar"}}"#,
+                three_way: r#"{"retainKeysMap":{"$retainKeys":["name","value"],"value":"bar"}}"#,
+                result: r#"{"retainKeysMap":{"name":"foo","value":"bar"}}"#,
+                ..NONE
+            },
+            Case {
+                desc: "retainKeys map deletes a field",
+                original: RK_O,
+                current: RK_O,
+                modified: r#"{"retainKeysMap":{"name":"foo"}}"#,
+                two_way: r#"{"retainKeysMap":{"$retainKeys":["name"],"value":null}}"#,
+                three_way: r#"{"retainKeysMap":{"$retainKeys":["name"],"value":null}}"#,
+                result: r#"{"retainKeysMap":{"name":"foo"}}"#,
+                ..NONE
+            },
+            Case {
+                desc: "retainKeys map clears a field",
+                original: RK_O,
+                current: r#"{"retainKeysMap":{"name":"foo","value":"bar","other":"a"}}"#,
+                modified: RK_O,
+                two_way: "{}",
+                three_way: r#"{"retainKeysMap":{"$retainKeys":["name","value"]}}"#,
+                result: RK_O,
+                ..NONE
+            },
+            Case {
+                desc: "retainKeys map nested merging int list with no change",
+                original: r#"{"retainKeysMap":{"name":"foo","mergingIntList":[1,2]}}"#,
+                current: r#"{"retainKeysMap":{"name":"foo","mergingIntList":[1,2,3]}}"#,
+                modified: r#"{"retainKeysMap":{"name":"foo","value":"bar","mergingIntList":[1,2]}}"#,
+                two_way: r#"{"retainKeysMap":{"$retainKeys":["mergingIntList","name","value"],"value":"bar"}}"#,
+                three_way: r#"{"retainKeysMap":{"$retainKeys":["mergingIntList","name","value"],"$setElementOrder/mergingIntList":[1,2],"value":"bar"}}"#,
+                result: r#"{"retainKeysMap":{"name":"foo","value":"bar","mergingIntList":[1,2,3]}}"#,
+                ..NONE
+            },
+            Case {
+                desc: "retainKeys map adds an item and deletes an item in nested merging int list",
+                original: r#"{"retainKeysMap":{"name":"foo","mergingIntList":[1,2,3]}}"#,
+                current: r#"{"retainKeysMap":{"name":"foo","mergingIntList":[1,2,3,4]}}"#,
+                modified: r#"{"retainKeysMap":{"name":"foo","mergingIntList":[1,3,5]}}"#,
+                two_way: r#"{"retainKeysMap":{"$retainKeys":["mergingIntList","name"],"mergingIntList":[5],"$deleteFromPrimitiveList/mergingIntList":[2],"$setElementOrder/mergingIntList":[1,3,5]}}"#,
+                three_way: r#"{"retainKeysMap":{"$retainKeys":["mergingIntList","name"],"mergingIntList":[5],"$deleteFromPrimitiveList/mergingIntList":[2],"$setElementOrder/mergingIntList":[1,3,5]}}"#,
+                result: r#"{"retainKeysMap":{"name":"foo","mergingIntList":[1,3,5,4]}}"#,
+                ..NONE
+            },
+            Case {
+                desc: "retainKeys map deletes an item in nested merging list",
+                original: r#"{"retainKeysMap":{"name":"foo","mergingList":[{"name":"a"},{"name":"b"}]}}"#,
+                current: r#"{"retainKeysMap":{"name":"foo","mergingList":[{"name":"a"},{"name":"b"},{"name":"x"}]}}"#,
+                modified: r#"{"retainKeysMap":{"name":"foo","mergingList":[{"name":"a"}]}}"#,
+                two_way: r#"{"retainKeysMap":{"$retainKeys":["mergingList","name"],"$setElementOrder/mergingList":[{"name":"a"}],"mergingList":[{"name":"b","$patch":"delete"}]}}"#,
+                three_way: r#"{"retainKeysMap":{"$retainKeys":["mergingList","name"],"$setElementOrder/mergingList":[{"name":"a"}],"mergingList":[{"name":"b","$patch":"delete"}]}}"#,
+                result: r#"{"retainKeysMap":{"name":"foo","mergingList":[{"name":"a"},{"name":"x"}]}}"#,
+                ..NONE
+            },
+            Case {
+                desc: "retainKeys list of maps clears a field",
+                original: r#"{"retainKeysMergingList":[{"name":"bar"},{"name":"foo","value":"a"}]}"#,
+                current: r#"{"retainKeysMergingList":[{"name":"bar"},{"name":"foo","value":"a","other":"x"}]}"#,
+                modified: r#"{"retainKeysMergingList":[{"name":"bar"},{"name":"foo","value":"a"}]}"#,
+                two_way: "{}",
+                three_way: r#"{"$setElementOrder/retainKeysMergingList":[{"name":"bar"},{"name":"foo"}],"retainKeysMergingList":[{"$retainKeys":["name","value"],"name":"foo"}]}"#,
+                result: r#"{"retainKeysMergingList":[{"name":"bar"},{"name":"foo","value":"a"}]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "retainKeys list of maps clears a field with conflict",
+                original: r#"{"retainKeysMergingList":[{"name":"bar"},{"name":"foo","value":"old"}]}"#,
+                current: r#"{"retainKeysMergingList":[{"name":"bar"},{"name":"foo","value":"new","other":"x"}]}"#,
+                modified: r#"{"retainKeysMergingList":[{"name":"bar"},{"name":"foo","value":"modified"}]}"#,
+                two_way: r#"{"$setElementOrder/retainKeysMergingList":[{"name":"bar"},{"name":"foo"}],"retainKeysMergingList":[{"$retainKeys":["name","value"],"name":"foo","value":"modified"}]}"#,
+                three_way: r#"{"$setElementOrder/retainKeysMergingList":[{"name":"bar"},{"name":"foo"}],"retainKeysMergingList":[{"$retainKeys":["name","value"],"name":"foo","value":"modified"}]}"#,
+                result: r#"{"retainKeysMergingList":[{"name":"bar"},{"name":"foo","value":"modified"}]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "retainKeys list of maps deletes a field and clear a field",
+                original: r#"{"retainKeysMergingList":[{"name":"bar"},{"name":"foo","value":"a"}]}"#,
+                current: r#"{"retainKeysMergingList":[{"name":"bar"},{"name":"foo","value":"a","other":"x"}]}"#,
+                modified: r#"{"retainKeysMergingList":[{"name":"bar"},{"name":"foo"}]}"#,
+                two_way: r#"{"$setElementOrder/retainKeysMergingList":[{"name":"bar"},{"name":"foo"}],"retainKeysMergingList":[{"$retainKeys":["name"],"name":"foo","value":null}]}"#,
+                three_way: r#"{"$setElementOrder/retainKeysMergingList":[{"name":"bar"},{"name":"foo"}],"retainKeysMergingList":[{"$retainKeys":["name"],"name":"foo","value":null}]}"#,
+                result: r#"{"retainKeysMergingList":[{"name":"bar"},{"name":"foo"}]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "delete and reorder in one list, reorder in another",
+                original: r#"{"mergingList":[{"name":"a","value":"a"},{"name":"b","value":"b"}],"mergeItemPtr":[{"name":"c","value":"c"},{"name":"d","value":"d"}]}"#,
+                current: r#"{"mergingList":[{"name":"a","value":"a"},{"name":"b","value":"b"}],"mergeItemPtr":[{"name":"c","value":"c"},{"name":"d","value":"d"}]}"#,
+                modified: r#"{"mergingList":[{"name":"b","value":"b"}],"mergeItemPtr":[{"name":"d","value":"d"},{"name":"c","value":"c"}]}"#,
+                two_way: r#"{"$setElementOrder/mergingList":[{"name":"b"}],"$setElementOrder/mergeItemPtr":[{"name":"d"},{"name":"c"}],"mergingList":[{"$patch":"delete","name":"a"}]}"#,
+                three_way: r#"{"$setElementOrder/mergingList":[{"name":"b"}],"$setElementOrder/mergeItemPtr":[{"name":"d"},{"name":"c"}],"mergingList":[{"$patch":"delete","name":"a"}]}"#,
+                result: r#"{"mergingList":[{"name":"b","value":"b"}],"mergeItemPtr":[{"name":"d","value":"d"},{"name":"c","value":"c"}]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "replace RawExtension field and merge list",
+                original: r#"{"name":"my-object","value":"some-value","other":"current-other","mergingList":[{"name":1}],"replacingItem":{"Some":"Generic","Yaml":"Inside","The":"RawExtension","Field":"Period"}}"#,
+                current: r#"{"name":"my-object","value":"some-value","other":"current-other","mergingList":[{"name":1},{"name":3}],"replacingItem":{"Some":"Generic","Yaml":"Inside","The":"RawExtension","Field":"Period"}}"#,
+                modified: r#"{"name":"my-object","value":"some-value","other":"current-other","mergingList":[{"name":1},{"name":2}],"replacingItem":{"Newly":"Modified","Yaml":"Inside","The":"RawExtension"}}"#,
+                two_way: r#"{"$setElementOrder/mergingList":[{"name":1},{"name":2}],"mergingList":[{"name":2}],"replacingItem":{"Newly":"Modified","Yaml":"Inside","The":"RawExtension"}}"#,
+                three_way: r#"{"$setElementOrder/mergingList":[{"name":1},{"name":2}],"mergingList":[{"name":2}],"replacingItem":{"Newly":"Modified","Yaml":"Inside","The":"RawExtension"}}"#,
+                result: r#"{"name":"my-object","value":"some-value","other":"current-other","mergingList":[{"name":1},{"name":2},{"name":3}],"replacingItem":{"Newly":"Modified","Yaml":"Inside","The":"RawExtension"}}"#,
+                ..NONE
+            },
+        ];
+        for c in &cases {
+            run_case(c, &s, MERGE_ITEM);
+        }
+    }
+
+    #[test]
+    fn unknown_fields_merge_maps_and_replace_lists() {
+        let s = merge_item_schema();
+        let cases = [
+            Case {
+                desc: "no diff even if modified null",
+                original: r#"{"array":[1,2,3],"complex":{"nested":true},"name":"foo","scalar":true}"#,
+                current: r#"{"array":[1,2,3],"complex":{"nested":true},"name":"foo","scalar":true}"#,
+                modified: r#"{"array":[1,2,3],"complex":{"nested":true},"complex_nullable":{"key":null},"name":"foo","scalar":true}"#,
+                two_way: r#"{"complex_nullable":{"key":null}}"#,
+                two_way_result: r#"{"array":[1,2,3],"complex":{"nested":true},"complex_nullable":{},"name":"foo","scalar":true}"#,
+                three_way: r#"{"complex_nullable":{"key":null}}"#,
+                result: r#"{"array":[1,2,3],"complex":{"nested":true},"complex_nullable":{},"name":"foo","scalar":true}"#,
+            },
+            Case {
+                desc: "discard nulls in nested and adds not nulls",
+                original: r#"{"name":"foo"}"#,
+                current: r#"{"name":"foo"}"#,
+                modified: r#"{"complex_nullable":{"key":{"keynotnull":"value","keynull":null}},"name":"foo"}"#,
+                two_way: r#"{"complex_nullable":{"key":{"keynotnull":"value","keynull":null}}}"#,
+                two_way_result: r#"{"complex_nullable":{"key":{"keynotnull":"value"}},"name":"foo"}"#,
+                three_way: r#"{"complex_nullable":{"key":{"keynotnull":"value","keynull":null}}}"#,
+                result: r#"{"complex_nullable":{"key":{"keynotnull":"value"}},"name":"foo"}"#,
+            },
+            Case {
+                desc: "filter nulls from nested slices",
+                original: "{}",
+                current: "{}",
+                modified: r#"{"complex_nullable":[{"inner_one":{"key_one":"foo","key_two":null}}]}"#,
+                two_way: r#"{"complex_nullable":[{"inner_one":{"key_one":"foo","key_two":null}}]}"#,
+                two_way_result: r#"{"complex_nullable":[{"inner_one":{"key_one":"foo"}}]}"#,
+                three_way: r#"{"complex_nullable":[{"inner_one":{"key_one":"foo","key_two":null}}]}"#,
+                result: r#"{"complex_nullable":[{"inner_one":{"key_one":"foo"}}]}"#,
+            },
+            Case {
+                desc: "not filter nulls from non-associative slice",
+                original: "{}",
+                current: "{}",
+                modified: r#"{"complex_nullable":["key1",null,"key2"]}"#,
+                two_way: r#"{"complex_nullable":["key1",null,"key2"]}"#,
+                three_way: r#"{"complex_nullable":["key1",null,"key2"]}"#,
+                result: r#"{"complex_nullable":["key1",null,"key2"]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "removed only",
+                original: r#"{"name":"foo","scalar":true,"complex":{"nested":true}}"#,
+                current: r#"{"name":"foo","scalar":true,"complex":{"nested":true},"array":[1,2,3]}"#,
+                modified: r#"{"name":"foo"}"#,
+                two_way: r#"{"complex":null,"scalar":null}"#,
+                three_way: r#"{"complex":null,"scalar":null}"#,
+                result: r#"{"array":[1,2,3],"name":"foo"}"#,
+                ..NONE
+            },
+            Case {
+                desc: "json (unknown nested maps merge)",
+                original: r#"{"name":"foo","jsonItem":{"nested":{"nested2":{"nested3":{}}}}}"#,
+                current: r#"{"name":"foo","jsonItem":{"nested":{"nested2":{"nested3":{}}}}}"#,
+                modified: r#"{"name":"foo","jsonItem":{"nested":{"nested2":{"nested3":{"a":"b"}}}}}"#,
+                two_way: r#"{"jsonItem":{"nested":{"nested2":{"nested3":{"a":"b"}}}}}"#,
+                three_way: r#"{"jsonItem":{"nested":{"nested2":{"nested3":{"a":"b"}}}}}"#,
+                result: r#"{"name":"foo","jsonItem":{"nested":{"nested2":{"nested3":{"a":"b"}}}}}"#,
+                ..NONE
+            },
+            Case {
+                // Upstream's struct-based lookup errors here; without a schema we fall back
+                // to merging, as its OpenAPI-based lookup does for unknown types.
+                desc: "diff of an unknown map",
+                original: r#"{"array":[1,2,3],"complex":{"nested":true},"name":"foo"}"#,
+                current: r#"{"array":[1,2,3],"complex":{"nested":true},"name":"foo"}"#,
+                modified: r#"{"array":[1,2],"complex":{"nested":false},"name":"foo"}"#,
+                two_way: r#"{"array":[1,2],"complex":{"nested":false}}"#,
+                three_way: r#"{"array":[1,2],"complex":{"nested":false}}"#,
+                result: r#"{"array":[1,2],"complex":{"nested":false},"name":"foo"}"#,
+                ..NONE
+            },
+        ];
+        for c in &cases {
+            run_case(c, &s, MERGE_ITEM);
+        }
+    }
+
+    #[test]
+    fn conflict_error_renders_both_sides() {
+        let s = merge_item_schema();
+        let err = create_three_way_merge_patch(
+            &json!({"name": 1}),
+            &json!({"name": 2}),
+            &json!({"name": 3}),
+            &s,
+            MERGE_ITEM,
+            false,
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("patch:\n"), "{msg}");
+        assert!(msg.contains("conflicts with changes made from original to current"), "{msg}");
+        assert_eq!(err.http_status(), 409);
+        assert_eq!(PatchError::BadJsonDoc.http_status(), 400);
+        assert_eq!(PatchError::NoListOfLists.http_status(), 422);
+    }
+
+    #[test]
+    fn go_formatting_matches_upstream_messages() {
+        assert_eq!(go_fmt(&json!({"b": 1, "a": "x"})), "map[a:x b:1]");
+        assert_eq!(go_fmt(&json!([1, "a", null, true])), "[1 a <nil> true]");
+        assert_eq!(go_fmt(&json!(1000000)), "1e+06");
+        assert_eq!(go_fmt(&json!(123456)), "123456");
+        assert_eq!(go_fmt(&json!(0.5)), "0.5");
+        assert_eq!(go_fmt(&json!(0.00001)), "1e-05");
+        assert_eq!(go_fmt(&json!(1.5e7)), "1.5e+07");
+        assert_eq!(
+            PatchError::NoMergeKey { map: go_fmt(&json!({"value": "b"})), key: "name".into() }.to_string(),
+            "map: map[value:b] does not contain declared merge key: name"
+        );
+    }
+}
+
+/// A small hand-made slice of the Kubernetes schemas (Pod, Deployment and what they use), for
+/// the tests of this module and of [`crate::managed_fields`]. Most properties carry no
+/// `x-kubernetes-*` extension, so the [`crate::merge_keys`] table is exercised too.
+#[cfg(test)]
+pub(crate) mod test_schema {
+    use super::PatchSchema;
+    use serde_json::{json, Map, Value};
+
+    fn r(name: &str) -> Value {
+        json!({"$ref": format!("#/components/schemas/{name}")})
+    }
+
+    fn list_of(name: &str) -> Value {
+        json!({"type": "array", "items": r(name)})
+    }
+
+    /// The schemas, by OpenAPI definition name.
+    pub(crate) fn k8s_schema() -> PatchSchema {
+        let meta = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+        let string = json!({"type": "string"});
+        let int = json!({"type": "integer"});
+        let string_map = json!({"type": "object", "additionalProperties": {"type": "string"}});
+        let defs: Vec<(&str, Value)> = vec![
+            ("io.k8s.api.apps.v1.Deployment", json!({"type": "object", "properties": {
+                "apiVersion": string, "kind": string,
+                "metadata": {"allOf": [r(meta)], "default": {}},
+                "spec": r("io.k8s.api.apps.v1.DeploymentSpec"),
+                "status": r("io.k8s.api.apps.v1.DeploymentStatus"),
+            }})),
+            ("io.k8s.api.apps.v1.DeploymentSpec", json!({"type": "object", "properties": {
+                "replicas": int,
+                "paused": {"type": "boolean"},
+                "selector": r("io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector"),
+                "strategy": {"allOf": [r("io.k8s.api.apps.v1.DeploymentStrategy")], "x-kubernetes-patch-strategy": "retainKeys"},
+                "template": r("io.k8s.api.core.v1.PodTemplateSpec"),
+            }})),
+            ("io.k8s.api.apps.v1.DeploymentStrategy", json!({"type": "object", "properties": {
+                "type": string,
+                "rollingUpdate": r("io.k8s.api.apps.v1.RollingUpdateDeployment"),
+            }})),
+            ("io.k8s.api.apps.v1.RollingUpdateDeployment", json!({"type": "object", "properties": {
+                "maxSurge": {"x-kubernetes-int-or-string": true},
+                "maxUnavailable": {"x-kubernetes-int-or-string": true},
+            }})),
+            ("io.k8s.api.apps.v1.DeploymentStatus", json!({"type": "object", "properties": {
+                "replicas": int,
+                "conditions": list_of("io.k8s.api.apps.v1.DeploymentCondition"),
+            }})),
+            ("io.k8s.api.apps.v1.DeploymentCondition", json!({"type": "object", "properties": {
+                "type": string, "status": string, "reason": string,
+            }})),
+            ("io.k8s.api.core.v1.Pod", json!({"type": "object", "properties": {
+                "apiVersion": string, "kind": string,
+                "metadata": r(meta),
+                "spec": r("io.k8s.api.core.v1.PodSpec"),
+            }})),
+            ("io.k8s.api.core.v1.PodTemplateSpec", json!({"type": "object", "properties": {
+                "metadata": r(meta),
+                "spec": r("io.k8s.api.core.v1.PodSpec"),
+            }})),
+            ("io.k8s.api.core.v1.PodSpec", json!({"type": "object", "properties": {
+                "containers": list_of("io.k8s.api.core.v1.Container"),
+                "initContainers": list_of("io.k8s.api.core.v1.Container"),
+                "volumes": {"type": "array", "items": r("io.k8s.api.core.v1.Volume"),
+                    "x-kubernetes-patch-strategy": "merge,retainKeys", "x-kubernetes-patch-merge-key": "name",
+                    "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+                "tolerations": list_of("io.k8s.api.core.v1.Toleration"),
+                "nodeSelector": string_map,
+                "restartPolicy": string,
+                "serviceAccountName": string,
+            }})),
+            ("io.k8s.api.core.v1.Container", json!({"type": "object", "properties": {
+                "name": string, "image": string, "imagePullPolicy": string,
+                "args": {"type": "array", "items": {"type": "string"}},
+                "ports": list_of("io.k8s.api.core.v1.ContainerPort"),
+                "env": list_of("io.k8s.api.core.v1.EnvVar"),
+                "volumeMounts": list_of("io.k8s.api.core.v1.VolumeMount"),
+                "resources": r("io.k8s.api.core.v1.ResourceRequirements"),
+            }})),
+            ("io.k8s.api.core.v1.ResourceRequirements", json!({"type": "object", "properties": {
+                "limits": string_map, "requests": string_map,
+            }})),
+            ("io.k8s.api.core.v1.ContainerPort", json!({"type": "object", "properties": {
+                "containerPort": int, "protocol": string, "name": string,
+            }})),
+            ("io.k8s.api.core.v1.EnvVar", json!({"type": "object", "properties": {
+                "name": string, "value": string,
+                "valueFrom": {"type": "object", "properties": {"fieldRef": {"type": "object", "properties": {"fieldPath": string}}}},
+            }})),
+            ("io.k8s.api.core.v1.VolumeMount", json!({"type": "object", "properties": {
+                "name": string, "mountPath": string, "readOnly": {"type": "boolean"},
+            }})),
+            ("io.k8s.api.core.v1.Volume", json!({"type": "object", "properties": {
+                "name": string,
+                "emptyDir": {"type": "object", "properties": {"medium": string}},
+                "configMap": {"type": "object", "properties": {"name": string}},
+            }})),
+            ("io.k8s.api.core.v1.Toleration", json!({"type": "object", "properties": {
+                "key": string, "operator": string, "effect": string, "value": string,
+            }})),
+            (meta, json!({"type": "object", "properties": {
+                "name": string, "namespace": string, "uid": string, "resourceVersion": string,
+                "labels": string_map, "annotations": string_map,
+                "finalizers": {"type": "array", "items": {"type": "string"}},
+                "ownerReferences": list_of("io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference"),
+                "managedFields": list_of("io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry"),
+            }})),
+            ("io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference", json!({"type": "object", "properties": {
+                "apiVersion": string, "kind": string, "name": string, "uid": string, "controller": {"type": "boolean"},
+            }})),
+            ("io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry", json!({"type": "object", "properties": {
+                "manager": string, "operation": string, "apiVersion": string, "time": string,
+                "fieldsType": string, "fieldsV1": {"type": "object"},
+            }})),
+            ("io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector", json!({"type": "object", "properties": {
+                "matchLabels": string_map,
+                "matchExpressions": {"type": "array", "items": {"type": "object"}},
+            }})),
+        ];
+        let mut map = Map::new();
+        for (k, v) in defs {
+            map.insert(k.to_string(), v);
+        }
+        PatchSchema::new(map)
+    }
+}
+
+#[cfg(test)]
+mod k8s_tests {
+    use super::test_schema::k8s_schema;
+    use super::*;
+    use serde_json::json;
+
+    const POD: &str = "io.k8s.api.core.v1.Pod";
+    const DEPLOYMENT: &str = "io.k8s.api.apps.v1.Deployment";
+
+    fn pod() -> Value {
+        json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web", "labels": {"app": "web", "tier": "front"}, "finalizers": ["a", "b"]},
+            "spec": {
+                "containers": [
+                    {"name": "app", "image": "app:1",
+                     "ports": [{"containerPort": 80, "protocol": "TCP"}, {"containerPort": 443, "protocol": "TCP"}],
+                     "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]},
+                    {"name": "sidecar", "image": "side:1"}
+                ],
+                "volumes": [{"name": "data", "emptyDir": {}}],
+                "tolerations": [{"key": "k1", "operator": "Exists"}],
+                "nodeSelector": {"disk": "ssd"}
+            }
+        })
+    }
+
+    fn apply(original: &Value, patch: Value, root: &str) -> Value {
+        apply_strategic_merge_patch(original, &patch, &k8s_schema(), root).expect("patch applies")
+    }
+
+    #[test]
+    fn containers_merge_by_name() {
+        let out = apply(&pod(), json!({"spec": {"containers": [{"name": "sidecar", "image": "side:2"}]}}), POD);
+        let containers = &out["spec"]["containers"];
+        assert_eq!(containers.as_array().map(Vec::len), Some(2));
+        assert_eq!(containers[0]["name"], "app");
+        assert_eq!(containers[0]["image"], "app:1");
+        assert_eq!(containers[1], json!({"name": "sidecar", "image": "side:2"}));
+    }
+
+    #[test]
+    fn new_container_goes_first_without_order_directive() {
+        let out = apply(&pod(), json!({"spec": {"containers": [{"name": "debug", "image": "busybox"}]}}), POD);
+        let names: Vec<&str> = out["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["debug", "app", "sidecar"]);
+    }
+
+    #[test]
+    fn env_item_deleted_with_patch_delete() {
+        let out = apply(
+            &pod(),
+            json!({"spec": {"containers": [{"name": "app", "env": [{"name": "A", "$patch": "delete"}]}]}}),
+            POD,
+        );
+        assert_eq!(out["spec"]["containers"][0]["env"], json!([{"name": "B", "value": "2"}]));
+    }
+
+    #[test]
+    fn set_element_order_reorders_containers() {
+        let out = apply(
+            &pod(),
+            json!({"spec": {
+                "$setElementOrder/containers": [{"name": "sidecar"}, {"name": "app"}],
+                "containers": [{"name": "app", "image": "app:2"}]
+            }}),
+            POD,
+        );
+        let c = &out["spec"]["containers"];
+        assert_eq!((c[0]["name"].as_str(), c[1]["name"].as_str()), (Some("sidecar"), Some("app")));
+        assert_eq!(c[1]["image"], "app:2");
+        assert_eq!(c[1]["ports"].as_array().map(Vec::len), Some(2));
+    }
+
+    #[test]
+    fn ports_merge_by_container_port_and_tolerations_replace() {
+        let out = apply(
+            &pod(),
+            json!({"spec": {
+                "containers": [{"name": "app", "ports": [{"containerPort": 8080}]}],
+                "tolerations": [{"key": "k2", "operator": "Exists"}]
+            }}),
+            POD,
+        );
+        let ports: Vec<i64> = out["spec"]["containers"][0]["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["containerPort"].as_i64().unwrap())
+            .collect();
+        assert_eq!(ports, [8080, 80, 443]);
+        assert_eq!(out["spec"]["tolerations"], json!([{"key": "k2", "operator": "Exists"}]));
+    }
+
+    #[test]
+    fn labels_merge_and_null_deletes() {
+        let out = apply(&pod(), json!({"metadata": {"labels": {"tier": null, "env": "prod"}}}), POD);
+        assert_eq!(out["metadata"]["labels"], json!({"app": "web", "env": "prod"}));
+    }
+
+    #[test]
+    fn finalizers_are_a_primitive_merge_list() {
+        let out = apply(&pod(), json!({"metadata": {"finalizers": ["c", "a"]}}), POD);
+        assert_eq!(out["metadata"]["finalizers"], json!(["c", "a", "b"]));
+        let out = apply(&pod(), json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"]}}), POD);
+        assert_eq!(out["metadata"]["finalizers"], json!(["b"]));
+    }
+
+    #[test]
+    fn volumes_retain_keys_switches_the_volume_source() {
+        let out = apply(
+            &pod(),
+            json!({"spec": {"volumes": [{"$retainKeys": ["configMap", "name"], "name": "data", "configMap": {"name": "cfg"}}]}}),
+            POD,
+        );
+        assert_eq!(out["spec"]["volumes"], json!([{"name": "data", "configMap": {"name": "cfg"}}]));
+    }
+
+    fn deployment_rolling() -> Value {
+        json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {
+                "replicas": 2,
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+                "template": {"spec": {"containers": [{"name": "app", "image": "app:1"}]}}
+            }
+        })
+    }
+
+    #[test]
+    fn retain_keys_clears_rolling_update_when_switching_to_recreate() {
+        let out = apply(
+            &deployment_rolling(),
+            json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}}),
+            DEPLOYMENT,
+        );
+        assert_eq!(out["spec"]["strategy"], json!({"type": "Recreate"}));
+        // A plain merge patch keeps rollingUpdate (and would fail validation).
+        let out = apply(&deployment_rolling(), json!({"spec": {"strategy": {"type": "Recreate"}}}), DEPLOYMENT);
+        assert!(out["spec"]["strategy"].get("rollingUpdate").is_some());
+    }
+
+    #[test]
+    fn kubectl_apply_switches_strategy_to_recreate() {
+        let schema = k8s_schema();
+        let last_applied = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "app", "image": "app:1"}]}}}});
+        let modified = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"replicas": 2, "strategy": {"type": "Recreate"},
+                "template": {"spec": {"containers": [{"name": "app", "image": "app:1"}]}}}});
+        let current = deployment_rolling();
+        let patch = create_three_way_merge_patch(&last_applied, &modified, &current, &schema, DEPLOYMENT, true).unwrap();
+        assert_eq!(patch, json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}}));
+        let out = apply_strategic_merge_patch(&current, &patch, &schema, DEPLOYMENT).unwrap();
+        assert_eq!(out["spec"]["strategy"], json!({"type": "Recreate"}));
+    }
+
+    #[test]
+    fn kubectl_apply_removes_container_and_port_dropped_from_config() {
+        let schema = k8s_schema();
+        let last_applied = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"replicas": 2, "template": {"spec": {"containers": [
+                {"name": "app", "image": "app:1", "ports": [{"containerPort": 80}, {"containerPort": 443}]},
+                {"name": "sidecar", "image": "side:1"}
+            ]}}}});
+        let modified = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"replicas": 2, "template": {"spec": {"containers": [
+                {"name": "app", "image": "app:2", "ports": [{"containerPort": 80}]}
+            ]}}}});
+        // The live object: server defaults, a container injected by someone else, a label.
+        let current = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "labels": {"team": "a"}},
+            "spec": {"replicas": 2, "template": {"spec": {"containers": [
+                {"name": "app", "image": "app:1", "imagePullPolicy": "IfNotPresent",
+                 "ports": [{"containerPort": 80, "protocol": "TCP"}, {"containerPort": 443, "protocol": "TCP"}]},
+                {"name": "sidecar", "image": "side:1", "imagePullPolicy": "IfNotPresent"},
+                {"name": "injected", "image": "proxy:1"}
+            ], "restartPolicy": "Always"}}}});
+        // Server defaults count as changes since the last apply, so without `overwrite` (kubectl
+        // apply's default is `--overwrite=true`) deleting what was defaulted conflicts.
+        let strict = create_three_way_merge_patch(&last_applied, &modified, &current, &schema, DEPLOYMENT, false);
+        assert!(matches!(strict, Err(PatchError::Conflict { .. })));
+        let patch = create_three_way_merge_patch(&last_applied, &modified, &current, &schema, DEPLOYMENT, true).unwrap();
+        assert_eq!(
+            patch,
+            json!({"spec": {"template": {"spec": {
+                "$setElementOrder/containers": [{"name": "app"}],
+                "containers": [
+                    {"name": "app", "image": "app:2",
+                     "$setElementOrder/ports": [{"containerPort": 80}],
+                     "ports": [{"containerPort": 443, "$patch": "delete"}]},
+                    {"name": "sidecar", "$patch": "delete"}
+                ]
+            }}}})
+        );
+        let out = apply_strategic_merge_patch(&current, &patch, &schema, DEPLOYMENT).unwrap();
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"],
+            json!([
+                {"name": "app", "image": "app:2", "imagePullPolicy": "IfNotPresent",
+                 "ports": [{"containerPort": 80, "protocol": "TCP"}]},
+                {"name": "injected", "image": "proxy:1"}
+            ])
+        );
+        assert_eq!(out["metadata"]["labels"], json!({"team": "a"}));
+        assert_eq!(out["spec"]["template"]["spec"]["restartPolicy"], "Always");
+    }
+
+    #[test]
+    fn two_way_diff_round_trips() {
+        let schema = k8s_schema();
+        let original = pod();
+        let mut modified = pod();
+        modified["spec"]["containers"][0]["env"] = json!([{"name": "B", "value": "3"}, {"name": "C", "value": "4"}]);
+        modified["spec"]["containers"].as_array_mut().unwrap().remove(1);
+        modified["metadata"]["labels"]["tier"] = Value::Null;
+        modified["metadata"]["finalizers"] = json!(["b", "z"]);
+        let patch = create_two_way_merge_patch(&original, &modified, &schema, POD).unwrap();
+        let out = apply_strategic_merge_patch(&original, &patch, &schema, POD).unwrap();
+        let mut expected = modified.clone();
+        expected["metadata"]["labels"].as_object_mut().unwrap().shift_remove("tier");
+        assert_eq!(out, expected, "patch was {patch}");
+        assert_eq!(patch["metadata"]["$deleteFromPrimitiveList/finalizers"], json!(["a"]));
+        assert_eq!(patch["metadata"]["finalizers"], json!(["z"]));
+    }
+
+    #[test]
+    fn schema_navigation() {
+        let schema = k8s_schema();
+        let pod = schema.root(POD);
+        assert!(pod.is_known());
+        assert_eq!(pod.kind(), SchemaKind::Struct);
+        let (spec, _) = pod.field("spec");
+        assert_eq!(spec.definition_name(), Some("io.k8s.api.core.v1.PodSpec"));
+        // No extension on the property: the table supplies the metadata.
+        let (containers, meta) = spec.field("containers");
+        assert_eq!(containers.kind(), SchemaKind::List);
+        assert_eq!(meta.patch_strategy.as_deref(), Some("merge"));
+        assert_eq!(meta.merge_key(), "name");
+        assert_eq!(meta.effective_list_type(), ListType::Map);
+        assert_eq!(containers.items().definition_name(), Some("io.k8s.api.core.v1.Container"));
+        let (_, tol) = spec.field("tolerations");
+        assert_eq!(tol.effective_list_type(), ListType::Atomic);
+        let (node_selector, ns_meta) = spec.field("nodeSelector");
+        assert_eq!(node_selector.kind(), SchemaKind::Map);
+        assert_eq!(ns_meta.map_type, Some(MapType::Atomic));
+        let (value, _) = node_selector.field("anything");
+        assert_eq!(value.kind(), SchemaKind::Scalar);
+        // allOf-wrapped reference with the strategy beside it.
+        let (strategy, strategy_meta) = schema.root(DEPLOYMENT).field("spec").0.field("strategy");
+        assert_eq!(strategy.definition_name(), Some("io.k8s.api.apps.v1.DeploymentStrategy"));
+        assert_eq!(strategy_meta.patch_strategies().unwrap(), (true, ""));
+        let (meta_node, _) = schema.root(DEPLOYMENT).field("metadata");
+        let (_, finalizers) = meta_node.field("finalizers");
+        assert_eq!(finalizers.effective_list_type(), ListType::Set);
+        let selector = schema.root(DEPLOYMENT).field("spec").0.field("selector").0;
+        assert_eq!(selector.map_type(), Some(MapType::Atomic));
+        // Unknown fields and definitions.
+        let (unknown, meta) = pod.field("bogus");
+        assert!(!unknown.is_known());
+        assert_eq!(meta, FieldMeta::default());
+        assert!(!schema.root("io.k8s.api.core.v1.Nothing").is_known());
+        // Whole documents.
+        let doc = json!({"components": {"schemas": schema.definitions().clone()}});
+        assert!(PatchSchema::from_document(&doc).root(POD).is_known());
+        assert!(PatchSchema::from_document(&json!({"definitions": {"x": {}}})).definition("x").is_some());
+    }
+
+    #[test]
+    fn strategy_parsing() {
+        let meta = |s: &str| FieldMeta { patch_strategy: Some(s.into()), ..FieldMeta::default() };
+        assert_eq!(meta("merge").patch_strategies().unwrap(), (false, "merge"));
+        assert_eq!(meta("merge,retainKeys").patch_strategies().unwrap(), (true, "merge"));
+        assert_eq!(meta("retainKeys,merge").patch_strategies().unwrap(), (true, "merge"));
+        assert_eq!(meta("replace").patch_strategies().unwrap(), (false, "replace"));
+        assert!(meta("merge,replace").patch_strategies().is_err());
+        assert!(meta("a,b,c").patch_strategies().is_err());
+        assert_eq!(FieldMeta::default().patch_strategies().unwrap(), (false, ""));
+    }
+}

@@ -240,7 +240,10 @@ pub fn is_qualified_name(value: &str) -> Vec<String> {
     if name.is_empty() {
         errs.push(format!("name part {}", empty_error()));
     } else if name.len() > QUALIFIED_NAME_MAX_LENGTH {
-        errs.push(format!("name part {}", max_len_error(QUALIFIED_NAME_MAX_LENGTH)));
+        errs.push(format!(
+            "name part {}",
+            max_len_error(QUALIFIED_NAME_MAX_LENGTH)
+        ));
     }
     if !matches_qualified_name_part(name) {
         errs.push(format!(
@@ -325,12 +328,12 @@ pub fn is_config_map_key(value: &str) -> Vec<String> {
 /// it with the tail replaced so the dash is acceptable. Upstream drops the last *two*
 /// characters and appends `a`; that is mirrored (a lone `-` becomes `a`).
 pub fn mask_trailing_dash(name: &str) -> String {
-    if name.ends_with('-') {
+    if let Some(without_dash) = name.strip_suffix('-') {
         let keep = name.len().saturating_sub(2);
         // `keep` may split a multi-byte character only if the byte before '-' is part of
         // one; fall back to dropping just the dash then (upstream would produce invalid
         // UTF-8 there, which fails validation either way).
-        let head = name.get(..keep).unwrap_or(&name[..name.len() - 1]);
+        let head = name.get(..keep).unwrap_or(without_dash);
         format!("{head}a")
     } else {
         name.to_string()
@@ -471,7 +474,7 @@ pub(crate) fn go_format_float(f: f64) -> String {
     if negative {
         out.push('-');
     }
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         out.push_str(&digits[..1]);
         if digits.len() > 1 {
             out.push('.');
@@ -654,7 +657,11 @@ impl FieldError {
     }
 
     /// Upstream `field.Invalid`: a malformed value.
-    pub fn invalid(field: impl Into<String>, value: impl Into<Value>, detail: impl Into<String>) -> Self {
+    pub fn invalid(
+        field: impl Into<String>,
+        value: impl Into<Value>,
+        detail: impl Into<String>,
+    ) -> Self {
         Self::new(FieldErrorType::Invalid, field, Some(value.into()), detail)
     }
 
@@ -681,7 +688,12 @@ impl FieldError {
             let quoted: Vec<String> = valid_values.iter().map(|v| go_quote(v.as_ref())).collect();
             format!("supported values: {}", quoted.join(", "))
         };
-        Self::new(FieldErrorType::NotSupported, field, Some(value.into()), detail)
+        Self::new(
+            FieldErrorType::NotSupported,
+            field,
+            Some(value.into()),
+            detail,
+        )
     }
 
     /// Upstream `field.Forbidden`: a valid value not permitted here.
@@ -710,7 +722,12 @@ impl FieldError {
         } else {
             "has too many items".to_string()
         };
-        Self::new(FieldErrorType::TooMany, field, actual.map(Value::from), detail)
+        Self::new(
+            FieldErrorType::TooMany,
+            field,
+            actual.map(Value::from),
+            detail,
+        )
     }
 
     /// Upstream `field.InternalError`.
@@ -719,8 +736,17 @@ impl FieldError {
     }
 
     /// Upstream `field.TypeInvalid`: the value does not match the schema type.
-    pub fn type_invalid(field: impl Into<String>, value: impl Into<Value>, detail: impl Into<String>) -> Self {
-        Self::new(FieldErrorType::TypeInvalid, field, Some(value.into()), detail)
+    pub fn type_invalid(
+        field: impl Into<String>,
+        value: impl Into<Value>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self::new(
+            FieldErrorType::TypeInvalid,
+            field,
+            Some(value.into()),
+            detail,
+        )
     }
 
     /// The Status cause reason string (`FieldValueInvalid`, `FieldValueRequired`, ...).
@@ -801,7 +827,11 @@ pub fn qualified_kind(kind: &str, group: &str) -> String {
 /// `<Kind[.group]> "<name>" is invalid: <err>` for one error and
 /// `... is invalid: [<err1>, <err2>]` for several (duplicates dropped).
 pub fn invalid_message(kind: &str, group: &str, name: &str, errs: &[FieldError]) -> String {
-    let head = format!("{} {} is invalid", qualified_kind(kind, group), go_quote(name));
+    let head = format!(
+        "{} {} is invalid",
+        qualified_kind(kind, group),
+        go_quote(name)
+    );
     if errs.is_empty() {
         head
     } else {
@@ -869,12 +899,21 @@ fn child(path: &str, name: &str) -> String {
 }
 
 /// Reads a string member; absent or null is `""`. A non-string is reported and read as `""`.
-fn string_member(meta: &Map<String, Value>, key: &str, path: &str, errs: &mut Vec<FieldError>) -> String {
+fn string_member(
+    meta: &Map<String, Value>,
+    key: &str,
+    path: &str,
+    errs: &mut Vec<FieldError>,
+) -> String {
     match meta.get(key) {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
         Some(other) => {
-            errs.push(FieldError::type_invalid(child(path, key), other.clone(), "must be a string"));
+            errs.push(FieldError::type_invalid(
+                child(path, key),
+                other.clone(),
+                "must be a string",
+            ));
             String::new()
         }
     }
@@ -903,14 +942,23 @@ fn string_map_member(
                 }
             }
         }
-        Some(other) => errs.push(FieldError::type_invalid(child(path, key), other.clone(), "must be an object")),
+        Some(other) => errs.push(FieldError::type_invalid(
+            child(path, key),
+            other.clone(),
+            "must be an object",
+        )),
     }
     out.sort();
     out
 }
 
 /// Reads a `[]string` member (finalizers).
-fn string_list_member(meta: &Map<String, Value>, key: &str, path: &str, errs: &mut Vec<FieldError>) -> Vec<String> {
+fn string_list_member(
+    meta: &Map<String, Value>,
+    key: &str,
+    path: &str,
+    errs: &mut Vec<FieldError>,
+) -> Vec<String> {
     let mut out = Vec::new();
     match meta.get(key) {
         None | Some(Value::Null) => {}
@@ -926,7 +974,11 @@ fn string_list_member(meta: &Map<String, Value>, key: &str, path: &str, errs: &m
                 }
             }
         }
-        Some(other) => errs.push(FieldError::type_invalid(child(path, key), other.clone(), "must be an array")),
+        Some(other) => errs.push(FieldError::type_invalid(
+            child(path, key),
+            other.clone(),
+            "must be an array",
+        )),
     }
     out
 }
@@ -964,7 +1016,10 @@ where
         total = total.saturating_add(k.len()).saturating_add(v.len());
     }
     if total > TOTAL_ANNOTATION_SIZE_LIMIT_BYTES {
-        errs.push(FieldError::too_long(path, TOTAL_ANNOTATION_SIZE_LIMIT_BYTES as i64));
+        errs.push(FieldError::too_long(
+            path,
+            TOTAL_ANNOTATION_SIZE_LIMIT_BYTES as i64,
+        ));
     }
     errs
 }
@@ -1020,14 +1075,22 @@ pub fn validate_owner_references(refs: &Value, path: &str) -> Vec<FieldError> {
         Value::Null => return errs,
         Value::Array(items) => items,
         other => {
-            errs.push(FieldError::type_invalid(path, other.clone(), "must be an array"));
+            errs.push(FieldError::type_invalid(
+                path,
+                other.clone(),
+                "must be an array",
+            ));
             return errs;
         }
     };
     let mut first_controller: Option<String> = None;
     for item in items {
         let Some(obj) = item.as_object() else {
-            errs.push(FieldError::type_invalid(path, item.clone(), "must be an object"));
+            errs.push(FieldError::type_invalid(
+                path,
+                item.clone(),
+                "must be an object",
+            ));
             continue;
         };
         let mut local = Vec::new();
@@ -1038,16 +1101,32 @@ pub fn validate_owner_references(refs: &Value, path: &str) -> Vec<FieldError> {
         errs.append(&mut local);
         let (group, version) = parse_group_version(&api_version).unwrap_or(("", ""));
         if version.is_empty() {
-            errs.push(FieldError::invalid(child(path, "apiVersion"), api_version.as_str(), "version must not be empty"));
+            errs.push(FieldError::invalid(
+                child(path, "apiVersion"),
+                api_version.as_str(),
+                "version must not be empty",
+            ));
         }
         if kind.is_empty() {
-            errs.push(FieldError::invalid(child(path, "kind"), kind.as_str(), "must not be empty"));
+            errs.push(FieldError::invalid(
+                child(path, "kind"),
+                kind.as_str(),
+                "must not be empty",
+            ));
         }
         if name.is_empty() {
-            errs.push(FieldError::invalid(child(path, "name"), name.as_str(), "must not be empty"));
+            errs.push(FieldError::invalid(
+                child(path, "name"),
+                name.as_str(),
+                "must not be empty",
+            ));
         }
         if uid.is_empty() {
-            errs.push(FieldError::invalid(child(path, "uid"), uid.as_str(), "must not be empty"));
+            errs.push(FieldError::invalid(
+                child(path, "uid"),
+                uid.as_str(),
+                "must not be empty",
+            ));
         }
         if group.is_empty() && version == "v1" && kind == "Event" {
             let mut shown = Map::new();
@@ -1090,27 +1169,46 @@ pub fn validate_managed_fields(entries: &Value, path: &str) -> Vec<FieldError> {
         Value::Null => return errs,
         Value::Array(items) => items,
         other => {
-            errs.push(FieldError::type_invalid(path, other.clone(), "must be an array"));
+            errs.push(FieldError::type_invalid(
+                path,
+                other.clone(),
+                "must be an array",
+            ));
             return errs;
         }
     };
     for (i, item) in items.iter().enumerate() {
         let p = format!("{path}[{i}]");
         let Some(obj) = item.as_object() else {
-            errs.push(FieldError::type_invalid(p, item.clone(), "must be an object"));
+            errs.push(FieldError::type_invalid(
+                p,
+                item.clone(),
+                "must be an object",
+            ));
             continue;
         };
         let operation = string_member(obj, "operation", &p, &mut errs);
         if operation != "Apply" && operation != "Update" {
-            errs.push(FieldError::invalid(child(&p, "operation"), operation.as_str(), "must be `Apply` or `Update`"));
+            errs.push(FieldError::invalid(
+                child(&p, "operation"),
+                operation.as_str(),
+                "must be `Apply` or `Update`",
+            ));
         }
         let fields_type = string_member(obj, "fieldsType", &p, &mut errs);
         if !fields_type.is_empty() && fields_type != "FieldsV1" {
-            errs.push(FieldError::invalid(child(&p, "fieldsType"), fields_type.as_str(), "must be `FieldsV1`"));
+            errs.push(FieldError::invalid(
+                child(&p, "fieldsType"),
+                fields_type.as_str(),
+                "must be `FieldsV1`",
+            ));
         }
         let manager = string_member(obj, "manager", &p, &mut errs);
         if manager.len() > FIELD_MANAGER_MAX_LENGTH {
-            errs.push(FieldError::too_long(child(&p, "manager"), FIELD_MANAGER_MAX_LENGTH as i64));
+            errs.push(FieldError::too_long(
+                child(&p, "manager"),
+                FIELD_MANAGER_MAX_LENGTH as i64,
+            ));
         }
         for (pos, c) in manager.char_indices() {
             if !go_is_print(c) {
@@ -1123,7 +1221,10 @@ pub fn validate_managed_fields(entries: &Value, path: &str) -> Vec<FieldError> {
         }
         let subresource = string_member(obj, "subresource", &p, &mut errs);
         if subresource.len() > MAX_SUBRESOURCE_NAME_LENGTH {
-            errs.push(FieldError::too_long(child(&p, "subresource"), MAX_SUBRESOURCE_NAME_LENGTH as i64));
+            errs.push(FieldError::too_long(
+                child(&p, "subresource"),
+                MAX_SUBRESOURCE_NAME_LENGTH as i64,
+            ));
         }
     }
     errs
@@ -1138,12 +1239,20 @@ pub fn validate_nonnegative_field(value: i64, path: &str) -> Vec<FieldError> {
     }
 }
 
-fn as_object<'a>(meta: &'a Value, path: &str, errs: &mut Vec<FieldError>) -> Option<&'a Map<String, Value>> {
+fn as_object<'a>(
+    meta: &'a Value,
+    path: &str,
+    errs: &mut Vec<FieldError>,
+) -> Option<&'a Map<String, Value>> {
     match meta {
         Value::Object(m) => Some(m),
         Value::Null => None,
         other => {
-            errs.push(FieldError::type_invalid(path, other.clone(), "must be an object"));
+            errs.push(FieldError::type_invalid(
+                path,
+                other.clone(),
+                "must be an object",
+            ));
             None
         }
     }
@@ -1161,20 +1270,35 @@ fn validate_object_meta_common(
             errs.push(FieldError::required(child(path, "namespace"), ""));
         } else {
             for msg in validate_namespace_name(&namespace, false) {
-                errs.push(FieldError::invalid(child(path, "namespace"), namespace.as_str(), msg));
+                errs.push(FieldError::invalid(
+                    child(path, "namespace"),
+                    namespace.as_str(),
+                    msg,
+                ));
             }
         }
     } else if !namespace.is_empty() {
-        errs.push(FieldError::forbidden(child(path, "namespace"), "not allowed on this type"));
+        errs.push(FieldError::forbidden(
+            child(path, "namespace"),
+            "not allowed on this type",
+        ));
     }
 
     match meta.get("generation") {
         None | Some(Value::Null) => {}
         Some(Value::Number(n)) => match n.as_i64() {
             Some(g) => errs.extend(validate_nonnegative_field(g, &child(path, "generation"))),
-            None => errs.push(FieldError::type_invalid(child(path, "generation"), Value::Number(n.clone()), "must be an integer")),
+            None => errs.push(FieldError::type_invalid(
+                child(path, "generation"),
+                Value::Number(n.clone()),
+                "must be an integer",
+            )),
         },
-        Some(other) => errs.push(FieldError::type_invalid(child(path, "generation"), other.clone(), "must be an integer")),
+        Some(other) => errs.push(FieldError::type_invalid(
+            child(path, "generation"),
+            other.clone(),
+            "must be an integer",
+        )),
     }
 
     let labels = string_map_member(meta, "labels", path, errs);
@@ -1216,7 +1340,12 @@ where
 
 /// [`validate_object_meta`] with an explicit field path for the metadata (e.g.
 /// `spec.template.metadata`).
-pub fn validate_object_meta_at<F>(meta: &Value, namespaced: bool, name_fn: F, path: &str) -> Vec<FieldError>
+pub fn validate_object_meta_at<F>(
+    meta: &Value,
+    namespaced: bool,
+    name_fn: F,
+    path: &str,
+) -> Vec<FieldError>
 where
     F: Fn(&str, bool) -> Vec<String>,
 {
@@ -1227,12 +1356,19 @@ where
     let generate_name = string_member(obj, "generateName", path, &mut errs);
     if !generate_name.is_empty() {
         for msg in name_fn(&generate_name, true) {
-            errs.push(FieldError::invalid(child(path, "generateName"), generate_name.as_str(), msg));
+            errs.push(FieldError::invalid(
+                child(path, "generateName"),
+                generate_name.as_str(),
+                msg,
+            ));
         }
     }
     let name = string_member(obj, "name", path, &mut errs);
     if name.is_empty() {
-        errs.push(FieldError::required(child(path, "name"), "name or generateName is required"));
+        errs.push(FieldError::required(
+            child(path, "name"),
+            "name or generateName is required",
+        ));
     } else {
         for msg in name_fn(&name, false) {
             errs.push(FieldError::invalid(child(path, "name"), name.as_str(), msg));
@@ -1268,7 +1404,11 @@ fn immutable_check(
     let n = norm(member_or_null(new, key));
     let o = norm(member_or_null(old, key));
     if n != o {
-        errs.push(FieldError::invalid(child(path, key), n, FIELD_IMMUTABLE_ERROR_MSG));
+        errs.push(FieldError::invalid(
+            child(path, key),
+            n,
+            FIELD_IMMUTABLE_ERROR_MSG,
+        ));
     }
 }
 
@@ -1282,7 +1422,11 @@ pub fn validate_object_meta_update(new_meta: &Value, old_meta: &Value) -> Vec<Fi
 }
 
 /// [`validate_object_meta_update`] with an explicit field path.
-pub fn validate_object_meta_update_at(new_meta: &Value, old_meta: &Value, path: &str) -> Vec<FieldError> {
+pub fn validate_object_meta_update_at(
+    new_meta: &Value,
+    old_meta: &Value,
+    path: &str,
+) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let empty = Map::new();
     let new = as_object(new_meta, path, &mut errs).unwrap_or(&empty);
@@ -1291,7 +1435,9 @@ pub fn validate_object_meta_update_at(new_meta: &Value, old_meta: &Value, path: 
 
     if !member_or_null(old, "deletionTimestamp").is_null() {
         let new_f = string_list_member(new, "finalizers", path, &mut errs);
-        let old_f: BTreeSet<String> = string_list_member(old, "finalizers", path, &mut ignored).into_iter().collect();
+        let old_f: BTreeSet<String> = string_list_member(old, "finalizers", path, &mut ignored)
+            .into_iter()
+            .collect();
         let extra: BTreeSet<&String> = new_f.iter().filter(|f| !old_f.contains(*f)).collect();
         if !extra.is_empty() {
             let shown: Vec<String> = extra.iter().map(|f| go_quote(f)).collect();
@@ -1307,13 +1453,22 @@ pub fn validate_object_meta_update_at(new_meta: &Value, old_meta: &Value, path: 
 
     let rv = string_member(new, "resourceVersion", path, &mut errs);
     if rv.is_empty() {
-        errs.push(FieldError::invalid(child(path, "resourceVersion"), rv.as_str(), "must be specified for an update"));
+        errs.push(FieldError::invalid(
+            child(path, "resourceVersion"),
+            rv.as_str(),
+            "must be specified for an update",
+        ));
     }
 
-    let generation = |m: &Map<String, Value>| m.get("generation").and_then(Value::as_i64).unwrap_or(0);
+    let generation =
+        |m: &Map<String, Value>| m.get("generation").and_then(Value::as_i64).unwrap_or(0);
     let (new_gen, old_gen) = (generation(new), generation(old));
     if new_gen < old_gen {
-        errs.push(FieldError::invalid(child(path, "generation"), new_gen, "must not be decremented"));
+        errs.push(FieldError::invalid(
+            child(path, "generation"),
+            new_gen,
+            "must not be decremented",
+        ));
     }
 
     immutable_check(new, old, "name", true, path, &mut errs);
@@ -1321,7 +1476,14 @@ pub fn validate_object_meta_update_at(new_meta: &Value, old_meta: &Value, path: 
     immutable_check(new, old, "uid", true, path, &mut errs);
     immutable_check(new, old, "creationTimestamp", false, path, &mut errs);
     immutable_check(new, old, "deletionTimestamp", false, path, &mut errs);
-    immutable_check(new, old, "deletionGracePeriodSeconds", false, path, &mut errs);
+    immutable_check(
+        new,
+        old,
+        "deletionGracePeriodSeconds",
+        false,
+        path,
+        &mut errs,
+    );
 
     let labels = string_map_member(new, "labels", path, &mut errs);
     errs.extend(validate_labels(
@@ -1357,7 +1519,17 @@ mod tests {
     #[test]
     fn dns1123_label_table() {
         let good = [
-            "a", "ab", "abc", "a1", "a-1", "a--1--2--b", "0", "01", "012", "1a", "1-a",
+            "a",
+            "ab",
+            "abc",
+            "a1",
+            "a-1",
+            "a--1--2--b",
+            "0",
+            "01",
+            "012",
+            "1a",
+            "1-a",
             "1--a--b--2",
         ];
         for v in good {
@@ -1366,39 +1538,130 @@ mod tests {
         let long63 = "a".repeat(63);
         assert!(is_dns1123_label(&long63).is_empty());
         let bad = [
-            "", "A", "ABC", "aBc", "A1", "A-1", "1-A", "-", "a-", "-a", "1-", "-1", "_",
-            "a_", "_a", "a_b", "1_", "_1", "1_2", ".", "a.", ".a", "a.b", "1.", ".1", "1.2",
-            " ", "a ", " a", "a b", "1 ", " 1", "1 2",
+            "", "A", "ABC", "aBc", "A1", "A-1", "1-A", "-", "a-", "-a", "1-", "-1", "_", "a_",
+            "_a", "a_b", "1_", "_1", "1_2", ".", "a.", ".a", "a.b", "1.", ".1", "1.2", " ", "a ",
+            " a", "a b", "1 ", " 1", "1 2",
         ];
         for v in bad {
             assert!(!is_dns1123_label(v).is_empty(), "{v:?}");
         }
         assert_eq!(is_dns1123_label(&"a".repeat(64)), vec![max_len_error(63)]);
         assert_eq!(is_dns1123_label("Foo"), vec![LABEL_MSG.to_string()]);
-        assert_eq!(is_dns1123_label("a.b"), vec!["must not contain dots".to_string()]);
+        assert_eq!(
+            is_dns1123_label("a.b"),
+            vec!["must not contain dots".to_string()]
+        );
     }
 
     // Upstream validation_test.go TestIsDNS1123Subdomain.
     #[test]
     fn dns1123_subdomain_table() {
         let good = [
-            "a", "ab", "abc", "a1", "a-1", "a--1--2--b", "0", "01", "012", "1a", "1-a",
-            "1--a--b--2", "a.a", "ab.a", "abc.a", "a1.a", "a-1.a", "a--1--2--b.a", "a.1",
-            "ab.1", "abc.1", "a1.1", "a-1.1", "a--1--2--b.1", "0.a", "01.a", "012.a", "1a.a",
-            "1-a.a", "1--a--b--2", "0.1", "01.1", "012.1", "1a.1", "1-a.1", "1--a--b--2.1",
-            "a.b.c.d.e", "aa.bb.cc.dd.ee", "1.2.3.4.5", "11.22.33.44.55",
+            "a",
+            "ab",
+            "abc",
+            "a1",
+            "a-1",
+            "a--1--2--b",
+            "0",
+            "01",
+            "012",
+            "1a",
+            "1-a",
+            "1--a--b--2",
+            "a.a",
+            "ab.a",
+            "abc.a",
+            "a1.a",
+            "a-1.a",
+            "a--1--2--b.a",
+            "a.1",
+            "ab.1",
+            "abc.1",
+            "a1.1",
+            "a-1.1",
+            "a--1--2--b.1",
+            "0.a",
+            "01.a",
+            "012.a",
+            "1a.a",
+            "1-a.a",
+            "1--a--b--2",
+            "0.1",
+            "01.1",
+            "012.1",
+            "1a.1",
+            "1-a.1",
+            "1--a--b--2.1",
+            "a.b.c.d.e",
+            "aa.bb.cc.dd.ee",
+            "1.2.3.4.5",
+            "11.22.33.44.55",
         ];
         for v in good {
             assert!(is_dns1123_subdomain(v).is_empty(), "{v}");
         }
         assert!(is_dns1123_subdomain(&"a".repeat(253)).is_empty());
         let bad = [
-            "", "A", "ABC", "aBc", "A1", "A-1", "1-A", "-", "a-", "-a", "1-", "-1", "_", "a_",
-            "_a", "a_b", "1_", "_1", "1_2", ".", "a.", ".a", "a..b", "1.", ".1", "1..2", " ",
-            "a ", " a", "a b", "1 ", " 1", "1 2", "A.a", "aB.a", "ab.A", "A1.a", "a1.A",
-            "A.1", "aB.1", "A1.1", "1A.1", "0.A", "01.A", "012.A", "1A.a", "1a.A", "A.B.C.D.E",
-            "AA.BB.CC.DD.EE", "a.B.c.d.e", "aa.bB.cc.dd.ee", "a@b", "a,b", "a_b", "a;b",
-            "a:b", "a%b", "a?b", "a$b",
+            "",
+            "A",
+            "ABC",
+            "aBc",
+            "A1",
+            "A-1",
+            "1-A",
+            "-",
+            "a-",
+            "-a",
+            "1-",
+            "-1",
+            "_",
+            "a_",
+            "_a",
+            "a_b",
+            "1_",
+            "_1",
+            "1_2",
+            ".",
+            "a.",
+            ".a",
+            "a..b",
+            "1.",
+            ".1",
+            "1..2",
+            " ",
+            "a ",
+            " a",
+            "a b",
+            "1 ",
+            " 1",
+            "1 2",
+            "A.a",
+            "aB.a",
+            "ab.A",
+            "A1.a",
+            "a1.A",
+            "A.1",
+            "aB.1",
+            "A1.1",
+            "1A.1",
+            "0.A",
+            "01.A",
+            "012.A",
+            "1A.a",
+            "1a.A",
+            "A.B.C.D.E",
+            "AA.BB.CC.DD.EE",
+            "a.B.c.d.e",
+            "aa.bB.cc.dd.ee",
+            "a@b",
+            "a,b",
+            "a_b",
+            "a;b",
+            "a:b",
+            "a%b",
+            "a?b",
+            "a$b",
         ];
         for v in bad {
             assert!(!is_dns1123_subdomain(v).is_empty(), "{v:?}");
@@ -1416,7 +1679,9 @@ mod tests {
             assert!(is_dns1035_label(v).is_empty(), "{v}");
         }
         assert!(is_dns1035_label(&"a".repeat(63)).is_empty());
-        for v in ["0", "01", "012", "1a", "1-a", "", "A", "-", "a-", "a.b", "a_b"] {
+        for v in [
+            "0", "01", "012", "1a", "1-a", "", "A", "-", "a-", "a.b", "a_b",
+        ] {
             assert!(!is_dns1035_label(v).is_empty(), "{v:?}");
         }
         assert_eq!(
@@ -1468,7 +1733,10 @@ mod tests {
         assert_eq!(is_qualified_name("a b"), vec![NAME_PART_MSG.to_string()]);
         assert_eq!(
             is_qualified_name("example.com/"),
-            vec!["name part must be non-empty".to_string(), NAME_PART_MSG.to_string()]
+            vec![
+                "name part must be non-empty".to_string(),
+                NAME_PART_MSG.to_string()
+            ]
         );
         assert_eq!(
             is_qualified_name("/simple"),
@@ -1516,7 +1784,10 @@ mod tests {
         ] {
             assert!(!is_valid_label_value(v).is_empty(), "{v:?}");
         }
-        assert_eq!(is_valid_label_value("-x"), vec![LABEL_VALUE_MSG.to_string()]);
+        assert_eq!(
+            is_valid_label_value("-x"),
+            vec![LABEL_VALUE_MSG.to_string()]
+        );
         assert_eq!(
             is_valid_label_value(&"a".repeat(64)),
             vec![max_len_error(63)]
@@ -1533,7 +1804,10 @@ mod tests {
             is_config_map_key(".."),
             vec!["must not be '..'".to_string()]
         );
-        assert_eq!(is_config_map_key("..a"), vec!["must not start with '..'".to_string()]);
+        assert_eq!(
+            is_config_map_key("..a"),
+            vec!["must not start with '..'".to_string()]
+        );
         assert_eq!(is_config_map_key("a b").len(), 1);
         assert_eq!(is_config_map_key("").len(), 1);
     }
@@ -1559,14 +1833,22 @@ mod tests {
         });
         assert_eq!(name.len(), 9);
         assert!(name.starts_with("web-"));
-        assert!(name[4..].chars().all(|c| GENERATED_NAME_ALPHABET.contains(c)));
+        assert!(name[4..]
+            .chars()
+            .all(|c| GENERATED_NAME_ALPHABET.contains(c)));
         let long = "a".repeat(80);
-        assert_eq!(generate_name(&long, |_| 0), format!("{}bbbbb", "a".repeat(58)));
+        assert_eq!(
+            generate_name(&long, |_| 0),
+            format!("{}bbbbb", "a".repeat(58))
+        );
         // Out-of-range picks are wrapped, never panic.
         assert_eq!(generate_name("x", |_| usize::MAX).len(), 6);
         // Multi-byte characters are never split.
         let multi = format!("{}é", "a".repeat(57));
-        assert_eq!(generate_name(&multi, |_| 0), format!("{}bbbbb", "a".repeat(57)));
+        assert_eq!(
+            generate_name(&multi, |_| 0),
+            format!("{}bbbbb", "a".repeat(57))
+        );
     }
 
     #[test]
@@ -1598,28 +1880,48 @@ mod tests {
 
     #[test]
     fn field_error_rendering() {
-        let e = FieldError::invalid("metadata.name", "Foo", is_dns1123_subdomain("Foo").join(", "));
+        let e = FieldError::invalid(
+            "metadata.name",
+            "Foo",
+            is_dns1123_subdomain("Foo").join(", "),
+        );
         assert_eq!(
             e.to_string(),
             format!("metadata.name: Invalid value: \"Foo\": {SUBDOMAIN_MSG}")
         );
         assert_eq!(e.reason(), "FieldValueInvalid");
-        assert_eq!(e.error_body(), format!("Invalid value: \"Foo\": {SUBDOMAIN_MSG}"));
+        assert_eq!(
+            e.error_body(),
+            format!("Invalid value: \"Foo\": {SUBDOMAIN_MSG}")
+        );
 
         let r = FieldError::required("metadata.name", "name or generateName is required");
-        assert_eq!(r.to_string(), "metadata.name: Required value: name or generateName is required");
+        assert_eq!(
+            r.to_string(),
+            "metadata.name: Required value: name or generateName is required"
+        );
         assert_eq!(r.reason(), "FieldValueRequired");
-        assert_eq!(FieldError::required("metadata.namespace", "").to_string(), "metadata.namespace: Required value");
+        assert_eq!(
+            FieldError::required("metadata.namespace", "").to_string(),
+            "metadata.namespace: Required value"
+        );
 
         let f = FieldError::forbidden("metadata.namespace", "not allowed on this type");
-        assert_eq!(f.to_string(), "metadata.namespace: Forbidden: not allowed on this type");
+        assert_eq!(
+            f.to_string(),
+            "metadata.namespace: Forbidden: not allowed on this type"
+        );
         assert_eq!(f.reason(), "FieldValueForbidden");
 
         let d = FieldError::duplicate("spec.ports[1].port", 80);
         assert_eq!(d.to_string(), "spec.ports[1].port: Duplicate value: 80");
         assert_eq!(d.reason(), "FieldValueDuplicate");
 
-        let ns = FieldError::not_supported("spec.restartPolicy", "Sometimes", &["Always", "Never", "OnFailure"]);
+        let ns = FieldError::not_supported(
+            "spec.restartPolicy",
+            "Sometimes",
+            &["Always", "Never", "OnFailure"],
+        );
         assert_eq!(
             ns.to_string(),
             "spec.restartPolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", \"Never\", \"OnFailure\""
@@ -1627,27 +1929,58 @@ mod tests {
         assert_eq!(ns.reason(), "FieldValueNotSupported");
 
         let tl = FieldError::too_long("metadata.annotations", 262144);
-        assert_eq!(tl.to_string(), "metadata.annotations: Too long: may not be more than 262144 bytes");
+        assert_eq!(
+            tl.to_string(),
+            "metadata.annotations: Too long: may not be more than 262144 bytes"
+        );
         assert_eq!(tl.reason(), "FieldValueTooLong");
-        assert_eq!(FieldError::too_long("x", 1).detail, "may not be more than 1 byte");
+        assert_eq!(
+            FieldError::too_long("x", 1).detail,
+            "may not be more than 1 byte"
+        );
         assert_eq!(FieldError::too_long("x", -1).detail, "value is too long");
 
         let tm = FieldError::too_many("spec.items", Some(5), 3);
-        assert_eq!(tm.to_string(), "spec.items: Too many: 5: must have at most 3 items");
+        assert_eq!(
+            tm.to_string(),
+            "spec.items: Too many: 5: must have at most 3 items"
+        );
         assert_eq!(tm.reason(), "FieldValueTooMany");
-        assert_eq!(FieldError::too_many("x", None, 1).to_string(), "x: Too many: must have at most 1 item");
+        assert_eq!(
+            FieldError::too_many("x", None, 1).to_string(),
+            "x: Too many: must have at most 1 item"
+        );
 
         let arr = FieldError::invalid("x", json!(["a", "<b>"]), "bad");
-        assert_eq!(arr.to_string(), "x: Invalid value: [\"a\",\"\\u003cb\\u003e\"]: bad");
-        let null = FieldError::invalid("metadata.deletionTimestamp", Value::Null, FIELD_IMMUTABLE_ERROR_MSG);
-        assert_eq!(null.to_string(), "metadata.deletionTimestamp: Invalid value: null: field is immutable");
+        assert_eq!(
+            arr.to_string(),
+            "x: Invalid value: [\"a\",\"\\u003cb\\u003e\"]: bad"
+        );
+        let null = FieldError::invalid(
+            "metadata.deletionTimestamp",
+            Value::Null,
+            FIELD_IMMUTABLE_ERROR_MSG,
+        );
+        assert_eq!(
+            null.to_string(),
+            "metadata.deletionTimestamp: Invalid value: null: field is immutable"
+        );
         let b = FieldError::invalid("x", true, "");
         assert_eq!(b.to_string(), "x: Invalid value: true");
         let omitted = FieldError::new(FieldErrorType::Invalid, "x", None, "d");
         assert_eq!(omitted.to_string(), "x: Invalid value: d");
-        assert_eq!(FieldError::internal("x", "boom").to_string(), "x: Internal error: boom");
-        assert_eq!(FieldError::not_found("x", "y").to_string(), "x: Not found: \"y\"");
-        assert_eq!(FieldError::type_invalid("x", 1, "must be a string").reason(), "FieldValueTypeInvalid");
+        assert_eq!(
+            FieldError::internal("x", "boom").to_string(),
+            "x: Internal error: boom"
+        );
+        assert_eq!(
+            FieldError::not_found("x", "y").to_string(),
+            "x: Not found: \"y\""
+        );
+        assert_eq!(
+            FieldError::type_invalid("x", 1, "must be a string").reason(),
+            "FieldValueTypeInvalid"
+        );
     }
 
     #[test]
@@ -1682,8 +2015,23 @@ mod tests {
             status["details"]["causes"][0],
             json!({"reason": "FieldValueRequired", "message": "Required value: name or generateName is required", "field": "metadata.name"})
         );
-        let keys: Vec<&String> = status.as_object().map(|m| m.keys().collect()).unwrap_or_default();
-        assert_eq!(keys, ["kind", "apiVersion", "metadata", "status", "message", "reason", "details", "code"]);
+        let keys: Vec<&String> = status
+            .as_object()
+            .map(|m| m.keys().collect())
+            .unwrap_or_default();
+        assert_eq!(
+            keys,
+            [
+                "kind",
+                "apiVersion",
+                "metadata",
+                "status",
+                "message",
+                "reason",
+                "details",
+                "code"
+            ]
+        );
     }
 
     fn msgs(errs: &[FieldError]) -> Vec<String> {
@@ -1697,40 +2045,106 @@ mod tests {
         assert!(validate_object_meta(&ok, true, name_is_dns_subdomain).is_empty());
 
         // Missing name.
-        let errs = validate_object_meta(&json!({"namespace": "default"}), true, name_is_dns_subdomain);
-        assert_eq!(msgs(&errs), ["metadata.name: Required value: name or generateName is required"]);
+        let errs = validate_object_meta(
+            &json!({"namespace": "default"}),
+            true,
+            name_is_dns_subdomain,
+        );
+        assert_eq!(
+            msgs(&errs),
+            ["metadata.name: Required value: name or generateName is required"]
+        );
 
         // Invalid name.
         let errs = validate_object_meta(&json!({"name": "Foo"}), false, name_is_dns_subdomain);
-        assert_eq!(msgs(&errs), [format!("metadata.name: Invalid value: \"Foo\": {SUBDOMAIN_MSG}")]);
+        assert_eq!(
+            msgs(&errs),
+            [format!(
+                "metadata.name: Invalid value: \"Foo\": {SUBDOMAIN_MSG}"
+            )]
+        );
 
         // generateName with trailing dash is fine; an invalid one is reported on both fields.
-        let errs = validate_object_meta(&json!({"generateName": "web-", "name": "web-abcde"}), false, name_is_dns_subdomain);
+        let errs = validate_object_meta(
+            &json!({"generateName": "web-", "name": "web-abcde"}),
+            false,
+            name_is_dns_subdomain,
+        );
         assert!(errs.is_empty(), "{errs:?}");
-        let errs = validate_object_meta(&json!({"generateName": "Web-", "name": "Web-abcde"}), false, name_is_dns_subdomain);
+        let errs = validate_object_meta(
+            &json!({"generateName": "Web-", "name": "Web-abcde"}),
+            false,
+            name_is_dns_subdomain,
+        );
         assert_eq!(errs.len(), 2);
         assert_eq!(errs[0].field, "metadata.generateName");
         assert_eq!(errs[1].field, "metadata.name");
 
         // Custom name function (upstream TestValidateObjectMetaCustomName).
-        let f = |s: &str, _prefix: bool| if s == "test" { Vec::new() } else { vec!["wrong value".to_string()] };
-        assert!(validate_object_meta(&json!({"name": "test", "generateName": "test"}), false, f).is_empty());
-        assert_eq!(validate_object_meta(&json!({"name": "invalid"}), false, f).len(), 1);
-        assert_eq!(validate_object_meta(&json!({"name": "invalid", "generateName": "test"}), false, f).len(), 1);
-        assert_eq!(validate_object_meta(&json!({"name": "invalid", "generateName": "invalid"}), false, f).len(), 2);
+        let f = |s: &str, _prefix: bool| {
+            if s == "test" {
+                Vec::new()
+            } else {
+                vec!["wrong value".to_string()]
+            }
+        };
+        assert!(
+            validate_object_meta(&json!({"name": "test", "generateName": "test"}), false, f)
+                .is_empty()
+        );
+        assert_eq!(
+            validate_object_meta(&json!({"name": "invalid"}), false, f).len(),
+            1
+        );
+        assert_eq!(
+            validate_object_meta(
+                &json!({"name": "invalid", "generateName": "test"}),
+                false,
+                f
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            validate_object_meta(
+                &json!({"name": "invalid", "generateName": "invalid"}),
+                false,
+                f
+            )
+            .len(),
+            2
+        );
     }
 
     #[test]
     fn object_meta_namespace_rules() {
         let errs = validate_object_meta(&json!({"name": "a"}), true, name_is_dns_subdomain);
         assert_eq!(msgs(&errs), ["metadata.namespace: Required value"]);
-        let errs = validate_object_meta(&json!({"name": "a", "namespace": "x"}), false, name_is_dns_subdomain);
-        assert_eq!(msgs(&errs), ["metadata.namespace: Forbidden: not allowed on this type"]);
+        let errs = validate_object_meta(
+            &json!({"name": "a", "namespace": "x"}),
+            false,
+            name_is_dns_subdomain,
+        );
+        assert_eq!(
+            msgs(&errs),
+            ["metadata.namespace: Forbidden: not allowed on this type"]
+        );
         // Upstream TestValidateObjectMetaNamespaces.
-        let errs = validate_object_meta(&json!({"name": "a", "namespace": "foo.bar"}), true, name_is_dns_subdomain);
-        assert_eq!(msgs(&errs), ["metadata.namespace: Invalid value: \"foo.bar\": must not contain dots"]);
+        let errs = validate_object_meta(
+            &json!({"name": "a", "namespace": "foo.bar"}),
+            true,
+            name_is_dns_subdomain,
+        );
+        assert_eq!(
+            msgs(&errs),
+            ["metadata.namespace: Invalid value: \"foo.bar\": must not contain dots"]
+        );
         let long = "A".repeat(64);
-        let errs = validate_object_meta(&json!({"name": "a", "namespace": long}), true, name_is_dns_subdomain);
+        let errs = validate_object_meta(
+            &json!({"name": "a", "namespace": long}),
+            true,
+            name_is_dns_subdomain,
+        );
         assert_eq!(errs.len(), 2);
         assert!(errs.iter().all(|e| e.error_type == FieldErrorType::Invalid));
     }
@@ -1747,7 +2161,8 @@ mod tests {
         assert_eq!(
             msgs(&errs),
             [
-                "metadata.generation: Invalid value: -1: must be greater than or equal to 0".to_string(),
+                "metadata.generation: Invalid value: -1: must be greater than or equal to 0"
+                    .to_string(),
                 format!("metadata.labels: Invalid value: \"a b\": {NAME_PART_MSG}"),
                 format!("metadata.labels: Invalid value: \"-bad\": {LABEL_VALUE_MSG}"),
                 format!("metadata.annotations: Invalid value: \"bad key\": {NAME_PART_MSG}"),
@@ -1757,11 +2172,22 @@ mod tests {
         let big = "x".repeat(TOTAL_ANNOTATION_SIZE_LIMIT_BYTES);
         let meta = json!({"name": "a", "annotations": {"k": big}});
         let errs = validate_object_meta(&meta, false, name_is_dns_subdomain);
-        assert_eq!(msgs(&errs), ["metadata.annotations: Too long: may not be more than 262144 bytes"]);
+        assert_eq!(
+            msgs(&errs),
+            ["metadata.annotations: Too long: may not be more than 262144 bytes"]
+        );
         let exact = "x".repeat(TOTAL_ANNOTATION_SIZE_LIMIT_BYTES - 1);
-        assert!(validate_object_meta(&json!({"name": "a", "annotations": {"k": exact}}), false, name_is_dns_subdomain).is_empty());
+        assert!(validate_object_meta(
+            &json!({"name": "a", "annotations": {"k": exact}}),
+            false,
+            name_is_dns_subdomain
+        )
+        .is_empty());
         let m = json!({"k": "vv"});
-        assert_eq!(annotations_size(m.as_object().unwrap_or(&Map::new())), (3, true));
+        assert_eq!(
+            annotations_size(m.as_object().unwrap_or(&Map::new())),
+            (3, true)
+        );
     }
 
     #[test]
@@ -1818,12 +2244,24 @@ mod tests {
 
     #[test]
     fn object_meta_wrong_types_do_not_panic() {
-        for meta in [json!(5), json!({"name": 3}), json!({"name": "a", "labels": []}), json!({"name": "a", "labels": {"a": 1}}), json!({"name": "a", "finalizers": "x"}), json!({"name": "a", "ownerReferences": {}}), json!({"name": "a", "generation": "1"})] {
+        for meta in [
+            json!(5),
+            json!({"name": 3}),
+            json!({"name": "a", "labels": []}),
+            json!({"name": "a", "labels": {"a": 1}}),
+            json!({"name": "a", "finalizers": "x"}),
+            json!({"name": "a", "ownerReferences": {}}),
+            json!({"name": "a", "generation": "1"}),
+        ] {
             let errs = validate_object_meta(&meta, false, name_is_dns_subdomain);
             assert!(!errs.is_empty(), "{meta}");
         }
         assert_eq!(
-            msgs(&validate_object_meta(&Value::Null, false, name_is_dns_subdomain)),
+            msgs(&validate_object_meta(
+                &Value::Null,
+                false,
+                name_is_dns_subdomain
+            )),
             ["metadata.name: Required value: name or generateName is required"]
         );
     }

@@ -16,7 +16,7 @@ use crate::resources::ResourceInfo;
 /// The predicate of a list/watch request's selectors.
 pub fn predicate(info: &Arc<ResourceInfo>, q: &ListQuery) -> ApiResult<Predicate> {
     let labels = LabelSelector::parse(&q.label_selector)
-        .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {}", e.message())))?;
+        .map_err(|e| ApiError::bad_request(e.message().to_string()))?;
     let fields = FieldSelector::parse(&q.field_selector)
         .map_err(|e| ApiError::bad_request(e.message().to_string()))?;
     let supported = info.strategy.field_labels();

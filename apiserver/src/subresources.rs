@@ -149,7 +149,7 @@ async fn patch_scale(call: &Call, raw: Body) -> ApiResult<Response> {
     let mut scale = scale_of(call, &current);
     match body::content_type(&call.headers).as_str() {
         "application/json-patch+json" => {
-            let ops: json_patch::Patch = serde_json::from_value(patch).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            let ops: json_patch::Patch = serde_json::from_value(patch.clone()).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
             json_patch::patch(&mut scale, &ops).map_err(|e| ApiError::new(422, "Invalid", e.to_string()))?;
         }
         "application/merge-patch+json" | "application/strategic-merge-patch+json" | "application/apply-patch+yaml" => {

@@ -129,10 +129,10 @@ impl OpenApi {
     /// Generates every built-in definition (v3 and v2 forms) with its patch metadata.
     pub fn new() -> OpenApi {
         let mut builtins = builtin::generate();
+        rkube_apimachinery::merge_keys::annotate_components(&mut builtins.schemas);
         for schema in builtins.schemas.values_mut() {
             schema::siblings_to_all_of(schema);
         }
-        rkube_apimachinery::merge_keys::annotate_components(&mut builtins.schemas);
         builtins.schemas.sort_keys();
         let mut builtins_v2 = builtins.schemas.clone();
         for schema in builtins_v2.values_mut() {

@@ -5,6 +5,7 @@
 //! storage revision on every read, as upstream's etcd3 store does.
 
 pub mod meta;
+pub mod rest;
 pub mod watch;
 
 use std::sync::Arc;

@@ -35,7 +35,13 @@ impl Column {
     }
     /// A wide-only column.
     pub const fn wide(name: &'static str, type_: &'static str, description: &'static str) -> Self {
-        Column { priority: 1, ..Column::new(name, type_, description) }
+        Column {
+            name: Cow::Borrowed(name),
+            type_: Cow::Borrowed(type_),
+            format: Cow::Borrowed(""),
+            description: Cow::Borrowed(description),
+            priority: 1,
+        }
     }
     /// The Name column every table starts with.
     pub const fn name_col() -> Self {

@@ -6,5 +6,6 @@ pub mod field_selector;
 pub mod label_selector;
 pub mod quantity;
 pub mod validation;
+pub mod managed_fields;
 pub mod merge_keys;
 pub mod strategic_merge;

@@ -166,6 +166,23 @@ pub fn definition_map_type(definition: &str) -> Option<MapType> {
     ATOMIC_DEFINITIONS.binary_search(&definition).ok().map(|_| MapType::Atomic)
 }
 
+/// Defaults upstream declares (`+default`) on fields that key associative lists, as
+/// (definition, field, default string): server-side apply fills a missing key from these, so an
+/// applied `ports: [{containerPort: 80}]` is keyed `{"containerPort":80,"protocol":"TCP"}`.
+pub static LIST_KEY_DEFAULTS: &[(&str, &str, &str)] = &[
+    ("io.k8s.api.core.v1.ContainerPort", "protocol", "TCP"),
+    ("io.k8s.api.core.v1.ServicePort", "protocol", "TCP"),
+];
+
+/// The default of `definition.field` when it keys an associative list (see
+/// [`LIST_KEY_DEFAULTS`]).
+pub fn list_key_default(definition: &str, field: &str) -> Option<&'static str> {
+    LIST_KEY_DEFAULTS
+        .iter()
+        .find(|(d, f, _)| *d == definition && *f == field)
+        .map(|(_, _, v)| *v)
+}
+
 /// Adds the table's extensions to the property schemas of one component schema named
 /// `definition`, and its definition-level map type to the schema itself. Extensions the schema
 /// already carries are left as they are; properties the schema does not declare are skipped.
@@ -724,6 +741,8 @@ mod tests {
         assert_eq!(definition_map_type("io.k8s.api.core.v1.PodSpec"), None);
         assert!(fields_of("io.k8s.api.core.v1.PodSpec").iter().any(|r| r.field == "volumes"));
         assert!(fields_of("io.k8s.api.core.v1.NoSuchThing").is_empty());
+        assert_eq!(list_key_default("io.k8s.api.core.v1.ContainerPort", "protocol"), Some("TCP"));
+        assert_eq!(list_key_default("io.k8s.api.core.v1.ContainerPort", "name"), None);
     }
 
     #[test]

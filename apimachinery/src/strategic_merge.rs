@@ -415,6 +415,26 @@ impl<'a> SchemaNode<'a> {
         (self.schema.unknown(), FieldMeta::default())
     }
 
+    /// Whether this object schema declares property `name` (as opposed to a map key or an
+    /// unknown field).
+    pub fn has_property(&self, name: &str) -> bool {
+        self.find_property(name, 0).is_some()
+    }
+
+    /// The `default` of property `name`: the property schema's own, else upstream's default for
+    /// an associative-list key (see [`crate::merge_keys::list_key_default`]).
+    pub fn property_default(&self, name: &str) -> Option<Value> {
+        if let Some((prop, owner)) = self.find_property(name, 0) {
+            if let Some(d) = prop.get("default") {
+                return Some(d.clone());
+            }
+            if let Some(d) = owner.and_then(|o| merge_keys::list_key_default(o, name)) {
+                return Some(Value::String(d.to_string()));
+            }
+        }
+        None
+    }
+
     /// The schema of this list's items (unknown if this is not a known list).
     pub fn items(&self) -> SchemaNode<'a> {
         let node = self.resolve();

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::storage::{DynStorage, Revision};
+use crate::storage::{DynStorage, Revision, StorageError};
 
 /// Compacts forever, every `interval_secs` seconds (0 disables).
 pub async fn run(storage: DynStorage, interval_secs: u64) {
@@ -16,8 +16,10 @@ pub async fn run(storage: DynStorage, interval_secs: u64) {
     loop {
         ticker.tick().await;
         if let Some(rev) = previous {
-            if let Err(e) = storage.compact(rev).await {
-                tracing::warn!(revision = rev, error = %e, "compaction failed");
+            match storage.compact(rev).await {
+                // Nothing was written since the last compaction: nothing to do.
+                Ok(()) | Err(StorageError::Compacted { .. }) => {}
+                Err(e) => tracing::warn!(revision = rev, error = %e, "compaction failed"),
             }
         }
         previous = storage.current_revision().await.ok();

@@ -60,7 +60,7 @@ fn writes_survive_kill_9_and_watch_resumes() {
     for i in 0..20 {
         s.kubectl(&["create", "configmap", &format!("cm{i}"), &format!("--from-literal=i={i}")]);
     }
-    let list = s.get_json(&["get", "configmaps"]);
+    let list: serde_json::Value = serde_json::from_str(&s.get_raw("/api/v1/namespaces/default/configmaps").unwrap()).unwrap();
     let rv: u64 = list["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap();
     s.restart();
     let names = s.kubectl(&["get", "configmaps", "-o", "name"]);

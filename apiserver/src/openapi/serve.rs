@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -13,8 +13,10 @@ use crate::errors::ApiError;
 use crate::http::Shared;
 use crate::resources::catalog::Snapshot;
 
-/// The media type of the gnostic protobuf form of the v2 document.
-pub const V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+/// The Content-Type of the gnostic protobuf form of the v2 document. Clients ask for the
+/// `...spec.v2@v1.0+protobuf` spelling, but Go's `mime.ParseMediaType` rejects the `@`, so
+/// the answer uses the dotted spelling, as upstream does.
+pub const V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
 /// Marker shared by every spelling of the v2 protobuf media type.
 const V2_PROTOBUF_MARKER: &str = "com.github.proto-openapi.spec.v2";
 const JSON: &str = "application/json";
@@ -110,7 +112,7 @@ fn respond(headers: &HeaderMap, body: Bytes, content_type: &str, etag: String, c
         .get(IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
-    let builder = Response::builder().header(ETAG, &etag).header(CACHE_CONTROL, cache);
+    let builder = Response::builder().header(ETAG, &etag).header(CACHE_CONTROL, cache).header(VARY, "Accept");
     let built = if matched {
         builder.status(StatusCode::NOT_MODIFIED).body(Body::empty())
     } else {

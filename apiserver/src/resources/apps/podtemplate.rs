@@ -14,12 +14,22 @@ use super::util::{list_at, string_map};
 /// Applies the pod defaults to a `PodTemplateSpec` (its `spec`), as upstream's generated
 /// `SetObjectDefaults_*` do for every embedded template.
 pub fn default_template(template: &mut Value) {
+    if template.is_null() {
+        *template = json!({});
+    }
     let Some(t) = template.as_object_mut() else { return };
     let spec = t.entry("spec").or_insert(Value::Null);
     if spec.is_null() {
         *spec = json!({});
     }
     default_pod_spec(spec);
+}
+
+/// Defaults the `template` member of the object at `parent` (created when missing).
+pub fn default_template_at(obj: &mut Value, parent: &str) {
+    if let Some(m) = super::util::obj_at(obj, parent) {
+        default_template(m.entry("template").or_insert(Value::Null));
+    }
 }
 
 /// Upstream `SetDefaults_PodSpec` (the members every template shows after defaulting).
@@ -73,15 +83,28 @@ fn set_str(m: &mut Map<String, Value>, key: &str, value: &str) {
     }
 }
 
-/// The template checks of upstream `ValidatePodTemplateSpec` that live outside the pod
-/// spec: metadata labels and annotations at `<path>.metadata.*`.
+/// The checks of upstream `ValidatePodTemplateSpec` that live outside the pod spec:
+/// labels and annotations (reported at `<path>.labels`/`<path>.annotations`, as upstream)
+/// and the ban on ephemeral containers. Pod spec validation is core's.
 pub fn validate_template(template: Option<&Value>, path: &str) -> Vec<FieldError> {
+    let mut errs = validate_template_metadata(template, path);
+    if template.is_some_and(|t| !list_at(t, "/spec/ephemeralContainers").is_empty()) {
+        errs.push(FieldError::forbidden(
+            format!("{path}.spec.ephemeralContainers"),
+            "ephemeral containers not allowed in pod template",
+        ));
+    }
+    errs
+}
+
+/// Upstream's label and annotation checks of a template's metadata.
+pub fn validate_template_metadata(template: Option<&Value>, path: &str) -> Vec<FieldError> {
     let labels = string_map(template.and_then(|t| t.pointer("/metadata/labels")));
     let annotations = string_map(template.and_then(|t| t.pointer("/metadata/annotations")));
-    let mut errs = validate_labels(labels.iter().map(|(k, v)| (k.as_str(), v.as_str())), &format!("{path}.metadata.labels"));
+    let mut errs = validate_labels(labels.iter().map(|(k, v)| (k.as_str(), v.as_str())), &format!("{path}.labels"));
     errs.extend(validate_annotations(
         annotations.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        &format!("{path}.metadata.annotations"),
+        &format!("{path}.annotations"),
     ));
     errs
 }
@@ -164,6 +187,8 @@ mod tests {
         let errs = validate_read_only_disks(Some(&t), "spec.template.spec.volumes");
         assert_eq!(errs[0].field, "spec.template.spec.volumes[0].gcePersistentDisk.readOnly");
         let bad = json!({"metadata": {"labels": {"a": "-x"}}});
-        assert_eq!(validate_template(Some(&bad), "spec.template")[0].field, "spec.template.metadata.labels");
+        assert_eq!(validate_template(Some(&bad), "spec.template")[0].field, "spec.template.labels");
+        let eph = json!({"spec": {"ephemeralContainers": [{"name": "e"}]}});
+        assert_eq!(validate_template(Some(&eph), "t")[0].to_string(), "t.spec.ephemeralContainers: Forbidden: ephemeral containers not allowed in pod template");
     }
 }

@@ -687,12 +687,6 @@ fn index_items<'v>(list: &'v [Value], keys: &[String], item_ty: &Ty<'_>) -> Vec<
     out
 }
 
-fn join(path: &[PathElement], pe: PathElement) -> Path {
-    let mut p = path.to_vec();
-    p.push(pe);
-    p
-}
-
 fn is_empty_container(v: Option<&Value>) -> bool {
     match v {
         None | Some(Value::Null) => true,
@@ -1024,7 +1018,6 @@ fn remove_items(v: &Value, to_remove: &FieldSet, ty: &Ty<'_>) -> Value {
                 Value::Object(out)
             }
         }
-        (Shape::AtomicList, Value::Array(a)) | (Shape::AssociativeList(_), Value::Array(a)) if a.is_empty() => Value::Null,
         (Shape::AtomicList, Value::Array(_)) | (Shape::AtomicMap, Value::Object(_)) => Value::Null,
         _ => v.clone(),
     }
@@ -1529,4 +1522,402 @@ pub fn field_set_from_paths(paths: &[&str]) -> FieldSet {
         set.insert(&path);
     }
     set
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategic_merge::test_schema::k8s_schema;
+    use serde_json::json;
+
+    const DEPLOYMENT: &str = "io.k8s.api.apps.v1.Deployment";
+    const T0: &str = "2024-01-01T00:00:00Z";
+    const T1: &str = "2024-01-01T00:01:00Z";
+
+    fn req<'a>(schema: &'a PatchSchema, manager: &'a str, time: &'a str) -> FieldManagerRequest<'a> {
+        FieldManagerRequest {
+            schema,
+            root: DEPLOYMENT,
+            api_version: "apps/v1",
+            manager,
+            subresource: None,
+            time,
+            ignored_fields: None,
+        }
+    }
+
+    fn deployment(replicas: i64, containers: Value) -> Value {
+        json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "nginx", "labels": {"app": "nginx"}},
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": {"app": "nginx"}},
+                "template": {"metadata": {"labels": {"app": "nginx"}}, "spec": {"containers": containers}}
+            }
+        })
+    }
+
+    fn nginx() -> Value {
+        json!([{"name": "nginx", "image": "nginx:1.25", "ports": [{"containerPort": 80}]}])
+    }
+
+    fn entry<'e>(entries: &'e [ManagedFieldsEntry], manager: &str) -> &'e ManagedFieldsEntry {
+        entries
+            .iter()
+            .find(|e| e.manager == manager)
+            .unwrap_or_else(|| panic!("no entry for {manager} in {entries:?}"))
+    }
+
+    fn owns(entries: &[ManagedFieldsEntry], manager: &str, path: &str) -> bool {
+        entries
+            .iter()
+            .filter(|e| e.manager == manager)
+            .flat_map(|e| e.field_set().unwrap().paths())
+            .any(|p| path_to_string(&p) == path)
+    }
+
+    #[test]
+    fn fields_v1_round_trips_in_upstream_order() {
+        // Upstream writes "." after the children (YAML output sorts it first).
+        let text = r#"{"f:metadata":{"f:annotations":{"f:kubectl.kubernetes.io/last-applied-configuration":{},".":{}},"f:finalizers":{"v:\"a\"":{},"v:\"b\"":{}}},"f:spec":{"f:replicas":{},"f:template":{"f:spec":{"f:containers":{"k:{\"name\":\"nginx\"}":{"f:image":{},"f:name":{},"f:ports":{"k:{\"containerPort\":80,\"protocol\":\"TCP\"}":{"f:containerPort":{},"f:protocol":{},".":{}},".":{}},".":{}}}}}}}"#;
+        let v: Value = serde_json::from_str(text).unwrap();
+        let set = FieldSet::from_fields_v1(&v).unwrap();
+        assert_eq!(serde_json::to_string(&set.to_fields_v1()).unwrap(), text);
+        let paths: Vec<String> = set.paths().iter().map(|p| path_to_string(p)).collect();
+        assert!(paths.contains(&r#".spec.template.spec.containers[name="nginx"].image"#.to_string()), "{paths:?}");
+        assert!(paths.contains(&r#".spec.template.spec.containers[name="nginx"].ports[containerPort=80,protocol="TCP"]"#.to_string()));
+        assert!(paths.contains(&r#".metadata.finalizers[="a"]"#.to_string()));
+        assert!(paths.contains(&".metadata.annotations".to_string()));
+        // Unknown element types are dropped, malformed ones are errors.
+        assert!(FieldSet::from_fields_v1(&json!({"x:foo": {}, "f:a": {}})).unwrap().has(&[PathElement::Field("a".into())]));
+        assert!(FieldSet::from_fields_v1(&json!({"k:notjson": {}})).is_err());
+        assert!(FieldSet::from_fields_v1(&json!({"f:a": 1})).is_err());
+        assert!(FieldSet::from_fields_v1(&json!([])).is_err());
+    }
+
+    #[test]
+    fn set_operations() {
+        let f = |n: &str| PathElement::Field(n.into());
+        let mut a = FieldSet::new();
+        a.insert(&[f("spec"), f("replicas")]);
+        a.insert(&[f("spec"), f("paused")]);
+        a.insert(&[f("status")]);
+        let mut b = FieldSet::new();
+        b.insert(&[f("spec"), f("replicas")]);
+        b.insert(&[f("metadata")]);
+        assert!(a.union(&b).has(&[f("metadata")]));
+        assert_eq!(a.intersection(&b), b.difference(&field_set_from_paths(&["metadata"])));
+        assert!(!a.difference(&b).has(&[f("spec"), f("replicas")]));
+        assert!(a.difference(&b).has(&[f("spec"), f("paused")]));
+        assert!(a.recursive_difference(&field_set_from_paths(&["spec"])).paths().len() == 1);
+        assert!(FieldSet::new().is_empty());
+        let mut root = FieldSet::new();
+        root.insert(&[]);
+        assert!(root.is_empty());
+    }
+
+    #[test]
+    fn apply_on_create_records_upstream_field_set() {
+        let schema = k8s_schema();
+        let out = apply(&Value::Null, &deployment(3, nginx()), &req(&schema, "kubectl", T0), false).unwrap();
+        assert!(out.changed);
+        assert_eq!(out.object["spec"]["replicas"], 3);
+        assert_eq!(out.managed_fields.len(), 1);
+        let e = &out.managed_fields[0];
+        assert_eq!((e.manager.as_str(), e.operation.as_str(), e.api_version.as_str()), ("kubectl", "Apply", "apps/v1"));
+        assert_eq!(e.time.as_deref(), Some(T0));
+        assert_eq!(e.fields_type.as_deref(), Some("FieldsV1"));
+        let expected = r#"{"f:metadata":{"f:labels":{"f:app":{}}},"f:spec":{"f:replicas":{},"f:selector":{},"f:template":{"f:metadata":{"f:labels":{"f:app":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"nginx\"}":{"f:image":{},"f:name":{},"f:ports":{"k:{\"containerPort\":80,\"protocol\":\"TCP\"}":{"f:containerPort":{},".":{}}},".":{}}}}}}}"#;
+        assert_eq!(serde_json::to_string(e.fields_v1.as_ref().unwrap()).unwrap(), expected);
+        // The object carries its managed fields.
+        assert_eq!(managed_fields_of(&out.object).unwrap(), out.managed_fields);
+        let rendered = serde_json::to_value(&out.managed_fields[0]).unwrap();
+        let keys: Vec<&String> = rendered.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["manager", "operation", "apiVersion", "time", "fieldsType", "fieldsV1"]);
+    }
+
+    #[test]
+    fn apply_conflicts_with_an_updater_then_force_takes_the_field() {
+        let schema = k8s_schema();
+        let created = deployment(3, nginx());
+        let entries = update_managed_fields(&Value::Null, &created, &req(&schema, "kubectl-client-side-apply", T0)).unwrap();
+        assert!(owns(&entries, "kubectl-client-side-apply", ".spec.replicas"));
+        let mut live = created.clone();
+        set_managed_fields(&mut live, &entries);
+
+        let config = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "nginx"}, "spec": {"replicas": 5}});
+        let err = apply(&live, &config, &req(&schema, "tester", T1), false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas"#
+        );
+        assert_eq!(err.http_status(), 409);
+        let ManagedFieldsError::Conflict { conflicts, .. } = &err else { panic!() };
+        assert_eq!(
+            conflicts,
+            &[FieldConflict {
+                message: r#"conflict with "kubectl-client-side-apply" using apps/v1"#.into(),
+                field: ".spec.replicas".into()
+            }]
+        );
+
+        let out = apply(&live, &config, &req(&schema, "tester", T1), true).unwrap();
+        assert_eq!(out.object["spec"]["replicas"], 5);
+        assert_eq!(out.object["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.25");
+        assert!(owns(&out.managed_fields, "tester", ".spec.replicas"));
+        assert!(!owns(&out.managed_fields, "kubectl-client-side-apply", ".spec.replicas"));
+        assert!(owns(&out.managed_fields, "kubectl-client-side-apply", ".spec.selector"));
+        // Apply entries sort before update entries.
+        assert_eq!(out.managed_fields[0].operation, "Apply");
+    }
+
+    #[test]
+    fn applying_the_same_value_shares_ownership() {
+        let schema = k8s_schema();
+        let first = apply(&Value::Null, &deployment(3, nginx()), &req(&schema, "a", T0), false).unwrap();
+        let second = apply(&first.object, &deployment(3, nginx()), &req(&schema, "b", T1), false).unwrap();
+        assert!(!second.changed);
+        assert!(owns(&second.managed_fields, "a", ".spec.replicas"));
+        assert!(owns(&second.managed_fields, "b", ".spec.replicas"));
+        // A no-op apply leaves the new applier without a time and the object as it was.
+        assert_eq!(entry(&second.managed_fields, "b").time, None);
+        assert_eq!(entry(&second.managed_fields, "a").time.as_deref(), Some(T0));
+        let mut expected = first.object.clone();
+        set_managed_fields(&mut expected, &second.managed_fields);
+        assert_eq!(second.object, expected);
+        // Changing a shared field conflicts with the other applier, who is named without a version.
+        let err = apply(&second.object, &deployment(4, nginx()), &req(&schema, "b", T1), false).unwrap_err();
+        assert_eq!(err.to_string(), r#"Apply failed with 1 conflict: conflict with "a": .spec.replicas"#);
+    }
+
+    #[test]
+    fn fields_no_longer_applied_are_removed_unless_owned_by_others() {
+        let schema = k8s_schema();
+        let two = json!([{"name": "nginx", "image": "nginx:1"}, {"name": "sidecar", "image": "side:1"}]);
+        let mut config = deployment(3, two);
+        config["metadata"]["labels"]["extra"] = json!("x");
+        let first = apply(&Value::Null, &config, &req(&schema, "kubectl", T0), false).unwrap();
+        assert_eq!(first.object["spec"]["template"]["spec"]["containers"].as_array().unwrap().len(), 2);
+
+        let one = json!([{"name": "nginx", "image": "nginx:1"}]);
+        let second = apply(&first.object, &deployment(3, one.clone()), &req(&schema, "kubectl", T1), false).unwrap();
+        assert_eq!(second.object["spec"]["template"]["spec"]["containers"], one);
+        assert_eq!(second.object["metadata"]["labels"], json!({"app": "nginx"}));
+        assert!(!owns(&second.managed_fields, "kubectl", r#".spec.template.spec.containers[name="sidecar"]"#));
+
+        // When another applier also applies the sidecar, it stays.
+        let other = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "nginx"},
+            "spec": {"template": {"spec": {"containers": [{"name": "sidecar", "image": "side:1"}]}}}});
+        let shared = apply(&first.object, &other, &req(&schema, "mesh", T1), false).unwrap();
+        let third = apply(&shared.object, &deployment(3, one), &req(&schema, "kubectl", T1), false).unwrap();
+        let names: Vec<&str> = third.object["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["nginx", "sidecar"]);
+        assert!(owns(&third.managed_fields, "mesh", r#".spec.template.spec.containers[name="sidecar"]"#));
+    }
+
+    #[test]
+    fn fields_set_by_others_survive_an_apply() {
+        let schema = k8s_schema();
+        let first = apply(&Value::Null, &deployment(3, nginx()), &req(&schema, "kubectl", T0), false).unwrap();
+        // A controller sets status and an annotation through updates.
+        let mut edited = first.object.clone();
+        edited["status"] = json!({"replicas": 3});
+        edited["metadata"]["annotations"] = json!({"note": "hi"});
+        let entries = update_managed_fields(&first.object, &edited, &req(&schema, "controller", T1)).unwrap();
+        assert!(owns(&entries, "controller", ".status.replicas"));
+        assert!(owns(&entries, "controller", ".metadata.annotations.note"));
+        assert!(owns(&entries, "controller", ".metadata.annotations"), "a new map is owned itself");
+        assert!(!owns(&entries, "controller", ".status"), "a new struct field is not");
+        assert!(owns(&entries, "kubectl", ".spec.replicas"));
+        set_managed_fields(&mut edited, &entries);
+        let out = apply(&edited, &deployment(3, nginx()), &req(&schema, "kubectl", T1), false).unwrap();
+        assert!(!out.changed);
+        assert_eq!(out.object["status"], json!({"replicas": 3}));
+        assert_eq!(out.object["metadata"]["annotations"], json!({"note": "hi"}));
+        let e = entry(&out.managed_fields, "controller");
+        assert_eq!((e.operation.as_str(), e.time.as_deref()), ("Update", Some(T1)));
+    }
+
+    #[test]
+    fn an_update_takes_fields_from_an_applier() {
+        let schema = k8s_schema();
+        let first = apply(&Value::Null, &deployment(3, nginx()), &req(&schema, "kubectl", T0), false).unwrap();
+        let mut edited = first.object.clone();
+        edited["spec"]["replicas"] = json!(7);
+        edited["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:2");
+        let entries = update_managed_fields(&first.object, &edited, &req(&schema, "kubectl-edit", T1)).unwrap();
+        assert!(owns(&entries, "kubectl-edit", ".spec.replicas"));
+        assert!(owns(&entries, "kubectl-edit", r#".spec.template.spec.containers[name="nginx"].image"#));
+        assert!(!owns(&entries, "kubectl", ".spec.replicas"));
+        assert!(owns(&entries, "kubectl", ".spec.selector"));
+        // Re-applying the old value is now a conflict with the editor.
+        set_managed_fields(&mut edited, &entries);
+        let err = apply(&edited, &deployment(3, nginx()), &req(&schema, "kubectl", T1), false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Apply failed with 2 conflicts: conflicts with \"kubectl-edit\" using apps/v1:\n- .spec.replicas\n- .spec.template.spec.containers[name=\"nginx\"].image"
+        );
+        // A second update by the same manager keeps what it owned.
+        let mut again = edited.clone();
+        again["spec"]["paused"] = json!(true);
+        let entries = update_managed_fields(&edited, &again, &req(&schema, "kubectl-edit", T1)).unwrap();
+        assert!(owns(&entries, "kubectl-edit", ".spec.replicas"));
+        assert!(owns(&entries, "kubectl-edit", ".spec.paused"));
+        // Removing a field takes it from its owner.
+        let mut removed = again.clone();
+        removed["spec"].as_object_mut().unwrap().shift_remove("paused");
+        let entries = update_managed_fields(&again, &removed, &req(&schema, "someone", T1)).unwrap();
+        assert!(!owns(&entries, "kubectl-edit", ".spec.paused"));
+        assert!(entries.iter().all(|e| e.manager != "someone"));
+    }
+
+    #[test]
+    fn update_through_a_subresource_and_managed_fields_from_the_writer() {
+        let schema = k8s_schema();
+        let created = deployment(3, nginx());
+        let mut status = created.clone();
+        status["status"] = json!({"replicas": 1});
+        let request = FieldManagerRequest {
+            subresource: Some("status"),
+            ..req(&schema, "kube-controller-manager", T0)
+        };
+        let entries = update_managed_fields(&created, &status, &request).unwrap();
+        let e = entry(&entries, "kube-controller-manager");
+        assert_eq!(e.subresource.as_deref(), Some("status"));
+        assert_eq!(serde_json::to_string(e.fields_v1.as_ref().unwrap()).unwrap(), r#"{"f:status":{"f:replicas":{}}}"#);
+        // Managed fields written by the client are taken as they are.
+        let mut mine = created.clone();
+        let custom = vec![ManagedFieldsEntry {
+            manager: "custom".into(),
+            operation: "Update".into(),
+            api_version: "apps/v1".into(),
+            fields_type: Some("FieldsV1".into()),
+            fields_v1: Some(json!({"f:spec": {"f:replicas": {}}})),
+            ..ManagedFieldsEntry::default()
+        }];
+        set_managed_fields(&mut mine, &custom);
+        let entries = update_managed_fields(&created, &mine, &req(&schema, "writer", T0)).unwrap();
+        assert_eq!(entries, custom);
+    }
+
+    #[test]
+    fn associative_and_set_lists() {
+        let schema = k8s_schema();
+        let mut config = deployment(1, json!([{"name": "a", "image": "a"}]));
+        config["metadata"]["finalizers"] = json!(["x", "y"]);
+        let out = apply(&Value::Null, &config, &req(&schema, "m1", T0), false).unwrap();
+        assert!(owns(&out.managed_fields, "m1", r#".metadata.finalizers[="x"]"#));
+        // Another manager adds a container and a finalizer; items merge, order follows the applier.
+        let mut other = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "nginx", "finalizers": ["z"]},
+            "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "c"}, {"name": "a", "image": "a"}]}}}});
+        let out2 = apply(&out.object, &other, &req(&schema, "m2", T1), false).unwrap();
+        let names: Vec<&str> = out2.object["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["c", "a"]);
+        assert_eq!(out2.object["metadata"]["finalizers"], json!(["x", "y", "z"]));
+        assert!(owns(&out2.managed_fields, "m1", r#".spec.template.spec.containers[name="a"].image"#));
+        assert!(owns(&out2.managed_fields, "m2", r#".spec.template.spec.containers[name="a"].image"#));
+        // Changing a shared item's field conflicts with the other owner.
+        other["spec"]["template"]["spec"]["containers"][1]["image"] = json!("a2");
+        let err = apply(&out2.object, &other, &req(&schema, "m2", T1), false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"Apply failed with 1 conflict: conflict with "m1": .spec.template.spec.containers[name="a"].image"#
+        );
+        // Tolerations are atomic: the list is one field.
+        let mut tol = deployment(1, json!([{"name": "a", "image": "a"}]));
+        tol["spec"]["template"]["spec"]["tolerations"] = json!([{"key": "k", "operator": "Exists"}]);
+        let out3 = apply(&Value::Null, &tol, &req(&schema, "m1", T0), false).unwrap();
+        assert!(owns(&out3.managed_fields, "m1", ".spec.template.spec.tolerations"));
+    }
+
+    #[test]
+    fn invalid_configurations_are_rejected() {
+        let schema = k8s_schema();
+        let r = req(&schema, "m", T0);
+        let mut with_mf = deployment(1, nginx());
+        with_mf["metadata"]["managedFields"] = json!([]);
+        assert_eq!(apply(&Value::Null, &with_mf, &r, false).unwrap_err(), ManagedFieldsError::ManagedFieldsInConfiguration);
+        let mut wrong_version = deployment(1, nginx());
+        wrong_version["apiVersion"] = json!("apps/v1beta1");
+        assert_eq!(
+            apply(&Value::Null, &wrong_version, &r, false).unwrap_err().to_string(),
+            "Incorrect version specified in apply patch. Specified patch version: apps/v1beta1, expected: apps/v1"
+        );
+        assert_eq!(
+            apply(&Value::Null, &deployment(1, nginx()), &req(&schema, "", T0), false).unwrap_err(),
+            ManagedFieldsError::MissingManager
+        );
+        let dup = deployment(1, json!([{"name": "a"}, {"name": "a"}]));
+        let err = apply(&Value::Null, &dup, &r, false).unwrap_err();
+        assert!(err.to_string().contains(r#"duplicate entries for key [name="a"]"#), "{err}");
+        assert_eq!(err.http_status(), 422);
+        let keyless = deployment(1, json!([{"image": "a"}]));
+        let err = apply(&Value::Null, &keyless, &r, false).unwrap_err();
+        assert!(err.to_string().contains("omits key field \"name\""), "{err}");
+        assert!(apply(&Value::Null, &json!([1]), &r, false).is_err());
+        let mut bad_live = deployment(1, nginx());
+        bad_live["metadata"]["managedFields"] = json!([{"manager": "x", "operation": "Bogus", "apiVersion": "v1", "fieldsType": "FieldsV1"}]);
+        assert_eq!(apply(&bad_live, &deployment(1, nginx()), &r, false).unwrap_err().http_status(), 500);
+    }
+
+    #[test]
+    fn ignored_fields_are_neither_owned_nor_conflicting() {
+        let schema = k8s_schema();
+        let ignored = field_set_from_paths(&["status"]);
+        let request = FieldManagerRequest {
+            ignored_fields: Some(&ignored),
+            ..req(&schema, "m", T0)
+        };
+        let mut config = deployment(1, nginx());
+        config["status"] = json!({"replicas": 9});
+        let out = apply(&Value::Null, &config, &request, false).unwrap();
+        assert!(!owns(&out.managed_fields, "m", ".status.replicas"));
+        assert!(owns(&out.managed_fields, "m", ".spec.replicas"));
+    }
+
+    #[test]
+    fn old_update_entries_are_capped() {
+        let schema = k8s_schema();
+        let mut obj = deployment(1, nginx());
+        let mut entries: Vec<ManagedFieldsEntry> = Vec::new();
+        for i in 0..12 {
+            let mut next = obj.clone();
+            next["metadata"]["labels"][format!("l{i}")] = json!("v");
+            set_managed_fields(&mut next, &[]);
+            let mut prev = obj.clone();
+            set_managed_fields(&mut prev, &entries);
+            let time = format!("2024-01-01T00:00:{i:02}Z");
+            entries = update_managed_fields(&prev, &next, &req(&schema, &format!("m{i:02}"), &time)).unwrap();
+            obj = next;
+        }
+        let updaters: Vec<&str> = entries.iter().map(|e| e.manager.as_str()).collect();
+        assert_eq!(updaters.len(), MAX_UPDATE_MANAGERS, "{updaters:?}");
+        assert!(updaters.contains(&ANCIENT_CHANGES_MANAGER));
+        assert!(!updaters.contains(&"m00") && !updaters.contains(&"m01") && !updaters.contains(&"m02"));
+        assert!(owns(&entries, ANCIENT_CHANGES_MANAGER, ".metadata.labels.l0"));
+        assert!(owns(&entries, ANCIENT_CHANGES_MANAGER, ".metadata.labels.l2"));
+    }
+
+    #[test]
+    fn conflict_messages_for_several_managers() {
+        let err = conflict_error(&[
+            (manager_identifier("b", OPERATION_UPDATE, "v1", Some("status")), field_set_from_paths(&["status.x"])),
+            (manager_identifier("a", OPERATION_APPLY, "v1", None), field_set_from_paths(&["spec.y", "spec.z"])),
+        ]);
+        assert_eq!(
+            err.to_string(),
+            "Apply failed with 3 conflicts: conflicts with \"b\" with subresource \"status\" using v1:\n- .status.x\nconflicts with \"a\":\n- .spec.y\n- .spec.z"
+        );
+    }
 }

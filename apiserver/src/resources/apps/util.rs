@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use rkube_apimachinery::validation::{
-    go_quote, FieldError, FieldErrorType, FIELD_IMMUTABLE_ERROR_MSG, IS_NEGATIVE_ERROR_MSG,
+    go_quote, is_dns1123_subdomain, regex_error, FieldError, FieldErrorType, FIELD_IMMUTABLE_ERROR_MSG,
+    IS_NEGATIVE_ERROR_MSG,
 };
 use serde_json::{Map, Value};
 
@@ -174,6 +175,27 @@ pub fn enum_member(value: &str, field: &str, supported: &[&str]) -> Vec<FieldErr
     }
 }
 
+/// Upstream `IsDomainPrefixedPath`: `<DNS subdomain>/<HTTP path>`, e.g. `acme.io/foo`.
+pub fn is_domain_prefixed_path(field: &str, value: &str) -> Vec<FieldError> {
+    if value.is_empty() {
+        return vec![FieldError::required(field, "")];
+    }
+    let (host, path) = match value.split_once('/') {
+        Some((h, p)) if !h.is_empty() && !p.is_empty() => (h, p),
+        _ => {
+            return vec![FieldError::invalid(field, value, "must be a domain-prefixed path (such as \"acme.io/foo\")")];
+        }
+    };
+    let mut errs = invalid_each(field, host, is_dns1123_subdomain(host));
+    let path_ok = path.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-._~%!$&'()*+,;=:".contains(&b));
+    if !path_ok {
+        errs.push(FieldError::invalid(field, path, regex_error("Invalid path", HTTP_PATH_FMT, &[])));
+    }
+    errs
+}
+
+const HTTP_PATH_FMT: &str = r"[A-Za-z0-9/\-._~%!$&'()*+,;=:]+";
+
 /// A type error for a member of the wrong JSON type (upstream rejects it while decoding).
 pub fn type_error(field: &str, value: &Value, want: &str) -> FieldError {
     FieldError::type_invalid(field, value.clone(), format!("must be {want}"))
@@ -286,6 +308,20 @@ mod tests {
         assert_eq!(go_label_selector(None), "null");
         assert_eq!(go_int_or_string(&json!("5x")), r#"intstr.IntOrString{Type:1, IntVal:0, StrVal:"5x"}"#);
         assert_eq!(go_int_or_string(&json!(-1)), r#"intstr.IntOrString{Type:0, IntVal:-1, StrVal:""}"#);
+    }
+
+    #[test]
+    fn domain_prefixed_paths() {
+        assert!(is_domain_prefixed_path("c", "example.com/ingress-nginx").is_empty());
+        assert_eq!(is_domain_prefixed_path("c", "")[0].to_string(), "c: Required value");
+        assert_eq!(
+            is_domain_prefixed_path("c", "nginx")[0].to_string(),
+            "c: Invalid value: \"nginx\": must be a domain-prefixed path (such as \"acme.io/foo\")"
+        );
+        assert_eq!(
+            is_domain_prefixed_path("c", "a.io/b c")[0].to_string(),
+            "c: Invalid value: \"b c\": Invalid path (regex used for validation is '[A-Za-z0-9/\\-._~%!$&'()*+,;=:]+')"
+        );
     }
 
     #[test]

@@ -95,7 +95,8 @@ impl SledStore {
     /// Opens a store whose live watch channel buffers `capacity` events; watchers that fall
     /// further behind catch up from the on-disk event log (useful to test that path).
     pub fn open_with_watch_capacity(path: &Path, capacity: usize) -> Result<Self, StorageError> {
-        let db = sled::Config::new().path(path).open().map_err(backend)?;
+        // sled caches 1 GiB by default; the apiserver keeps its own hot objects small.
+        let db = sled::Config::new().path(path).cache_capacity(64 * 1024 * 1024).open().map_err(backend)?;
         let tree = db.open_tree("rkube").map_err(backend)?;
         let rev = read_meta(&tree, META_REV)?.max(INITIAL_REVISION);
         let compacted = read_meta(&tree, META_COMPACTED)?;

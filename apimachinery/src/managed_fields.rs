@@ -45,6 +45,15 @@ pub const FIELDS_V1: &str = "FieldsV1";
 pub const ANCIENT_CHANGES_MANAGER: &str = "ancient-changes";
 /// How many `Update` entries an object keeps before the oldest are merged.
 pub const MAX_UPDATE_MANAGERS: usize = 10;
+/// The manager owning the fields an object had when it was first applied to without managed
+/// fields.
+pub const BEFORE_FIRST_APPLY_MANAGER: &str = "before-first-apply";
+/// The annotation client-side `kubectl apply` keeps its last configuration in.
+pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
+/// The field manager whose applies upgrade client-side-applied objects.
+pub const KUBECTL_MANAGER: &str = "kubectl";
+/// Upstream's limit on the total size of an object's annotations.
+const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;
 
 /// What can go wrong computing managed fields.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -1221,6 +1230,9 @@ fn conflict_error(conflicts: &[(String, FieldSet)]) -> ManagedFieldsError {
     }
 }
 
+/// Conflicting fields, per manager identifier.
+type ConflictSets = Vec<(String, FieldSet)>;
+
 /// Upstream's `Updater.update`: every other manager loses the fields the change removed and,
 /// when forced, the fields it changed; without force those are conflicts.
 fn update_others(
@@ -1231,10 +1243,10 @@ fn update_others(
     workflow: &str,
     force: bool,
     ignored: Option<&FieldSet>,
-) -> Result<Comparison, ManagedFieldsError> {
+) -> Result<Comparison, ConflictSets> {
     let cmp = compare_objects(old, new, ty).exclude(ignored);
     let changed = cmp.modified.union(&cmp.added);
-    let mut conflicts: Vec<(String, FieldSet)> = Vec::new();
+    let mut conflicts: ConflictSets = Vec::new();
     for (id, vs) in managers.iter() {
         if id == workflow {
             continue;
@@ -1245,7 +1257,7 @@ fn update_others(
         }
     }
     if !force && !conflicts.is_empty() {
-        return Err(conflict_error(&conflicts));
+        return Err(conflicts);
     }
     for (id, c) in &conflicts {
         if let Some(vs) = managers.get_mut(id) {
@@ -1261,6 +1273,46 @@ fn update_others(
     }
     managers.retain(|_, vs| !vs.set.is_empty());
     Ok(cmp)
+}
+
+/// Records an update by `manager` from `old` to `new` (upstream's `Updater.Update` inside the
+/// managed-fields updater): others lose what changed, the manager gains it.
+fn record_update(
+    managers: &mut Managers,
+    old: &Value,
+    new: &Value,
+    ty: &Ty<'_>,
+    manager: &str,
+    request: &FieldManagerRequest<'_>,
+) {
+    const SELF: &str = "current-operation";
+    let Ok(cmp) = update_others(old, new, ty, managers, SELF, true, request.ignored_fields) else {
+        return;
+    };
+    let mut set = cmp.modified.union(&cmp.added).difference(&cmp.removed);
+    if let Some(ignored) = request.ignored_fields {
+        set = set.recursive_difference(ignored);
+    }
+    set = set.difference(&strip_set());
+    if set.is_empty() {
+        return;
+    }
+    let id = manager_identifier(manager, OPERATION_UPDATE, request.api_version, request.subresource);
+    let merged = match managers.get(&id) {
+        Some(previous) => set.union(&previous.set),
+        None => set,
+    };
+    managers.insert(
+        id,
+        VersionedSet {
+            set: merged,
+            api_version: request.api_version.to_string(),
+            applied: false,
+            time: Some(request.time.to_string()),
+            manager: manager.to_string(),
+            subresource: request.subresource.map(str::to_string),
+        },
+    );
 }
 
 /// Upstream's `prune`: removes what the applier applied last time and no longer applies,
@@ -1369,6 +1421,12 @@ pub struct ApplyOutcome {
 /// object with its `metadata.managedFields`; `null` when creating), records the applier's
 /// ownership, removes fields it no longer applies, and fails with
 /// [`ManagedFieldsError::Conflict`] when it would change fields others own, unless `force`.
+///
+/// As upstream: the fields of an existing object without managed fields are first attributed
+/// to [`BEFORE_FIRST_APPLY_MANAGER`]; and for the `kubectl` manager, conflicts on fields that
+/// the object's [`LAST_APPLIED_ANNOTATION`] holds unchanged are forgiven (client-side to
+/// server-side apply migration), and that annotation, when present, is kept in sync with the
+/// applied configuration.
 pub fn apply(
     live: &Value,
     config: &Value,
@@ -1406,11 +1464,54 @@ pub fn apply(
 
     let mut managers = decode_managers(&managed_fields_of(live)?)?;
     let live_obj = without_managed_fields(live);
-    let id = manager_identifier(request.manager, OPERATION_APPLY, request.api_version, request.subresource);
+    if managers.is_empty() && live_obj.as_object().is_some_and(|m| !m.is_empty()) {
+        let empty = Value::Object(Map::new());
+        record_update(&mut managers, &empty, &live_obj, &ty, BEFORE_FIRST_APPLY_MANAGER, request);
+    }
 
-    let merged = merge_values(Some(&live_obj), Some(config), &ty).unwrap_or_else(|| Value::Object(Map::new()));
+    let attempt = apply_to_managers(managers.clone(), &live_obj, config, request, force, &ty);
+    let (mut object, managers, mut changed) = match attempt {
+        Ok(done) => done,
+        Err(conflicts) if request.manager == KUBECTL_MANAGER => {
+            let allowed = allowed_conflicts_from_last_applied(&live_obj, &ty);
+            let remaining: ConflictSets = conflicts
+                .into_iter()
+                .map(|(id, set)| (id, allowed.as_ref().map_or(set.clone(), |a| set.difference(a))))
+                .filter(|(_, set)| !set.is_empty())
+                .collect();
+            if !remaining.is_empty() {
+                return Err(conflict_error(&remaining));
+            }
+            apply_to_managers(managers, &live_obj, config, request, true, &ty).map_err(|c| conflict_error(&c))?
+        }
+        Err(conflicts) => return Err(conflict_error(&conflicts)),
+    };
+    if request.manager == KUBECTL_MANAGER && last_applied(&object).is_some_and(|a| !a.is_empty()) {
+        changed |= set_last_applied(&mut object, config);
+    }
+    let entries = encode_managers(&managers);
+    set_managed_fields(&mut object, &entries);
+    Ok(ApplyOutcome {
+        object,
+        managed_fields: entries,
+        changed,
+    })
+}
+
+/// Upstream's `Updater.Apply` plus the managed-fields bookkeeping: returns the new object
+/// (without managed fields), the managers and whether the object changed.
+fn apply_to_managers(
+    mut managers: Managers,
+    live_obj: &Value,
+    config: &Value,
+    request: &FieldManagerRequest<'_>,
+    force: bool,
+    ty: &Ty<'_>,
+) -> Result<(Value, Managers, bool), ConflictSets> {
+    let id = manager_identifier(request.manager, OPERATION_APPLY, request.api_version, request.subresource);
+    let merged = merge_values(Some(live_obj), Some(config), ty).unwrap_or_else(|| Value::Object(Map::new()));
     let previous = managers.get(&id).cloned();
-    let mut set = field_set_of(config, &ty);
+    let mut set = field_set_of(config, ty);
     if let Some(ignored) = request.ignored_fields {
         set = set.recursive_difference(ignored);
     }
@@ -1425,12 +1526,12 @@ pub fn apply(
             subresource: request.subresource.map(str::to_string),
         },
     );
-    let mut new_obj = prune(merged, &managers, previous.as_ref().map(|p| &p.set), &ty);
+    let mut new_obj = prune(merged, &managers, previous.as_ref().map(|p| &p.set), ty);
     if new_obj.is_null() {
         new_obj = Value::Object(Map::new());
     }
     strip_nulls(&mut new_obj);
-    let cmp = update_others(&live_obj, &new_obj, &ty, &mut managers, &id, force, request.ignored_fields)?;
+    let cmp = update_others(live_obj, &new_obj, ty, &mut managers, &id, force, request.ignored_fields)?;
     strip_meta(&mut managers, &id);
     let changed = !cmp.is_same();
     if changed {
@@ -1439,14 +1540,64 @@ pub fn apply(
         }
     }
     cap_update_managers(&mut managers);
-    let entries = encode_managers(&managers);
-    let mut object = if changed { new_obj } else { live_obj };
-    set_managed_fields(&mut object, &entries);
-    Ok(ApplyOutcome {
-        object,
-        managed_fields: entries,
-        changed,
-    })
+    Ok((if changed { new_obj } else { live_obj.clone() }, managers, changed))
+}
+
+/// The fields `kubectl` may take over without force: those the last client-side apply set and
+/// nobody changed since (upstream's `lastAppliedManager`).
+fn allowed_conflicts_from_last_applied(live_obj: &Value, ty: &Ty<'_>) -> Option<FieldSet> {
+    let text = last_applied(live_obj).filter(|t| !t.is_empty())?;
+    let last: Value = serde_json::from_str(text).ok()?;
+    let last_set = field_set_of(&last, ty);
+    let cmp = compare_objects(&last, live_obj, ty);
+    Some(last_set.difference(&cmp.modified))
+}
+
+fn last_applied(object: &Value) -> Option<&str> {
+    object
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(LAST_APPLIED_ANNOTATION))
+        .and_then(Value::as_str)
+}
+
+/// Serializes like Go's `json.Encoder`: map keys sorted, compact, a trailing newline.
+fn go_json(v: &Value) -> String {
+    fn sorted(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k.as_str()]))).collect())
+            }
+            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    format!("{}\n", sorted(v))
+}
+
+/// Stores the applied configuration (without the annotation itself) as the
+/// last-applied-configuration annotation, dropping it when the annotations would exceed
+/// upstream's 256 KiB limit. Returns whether the object changed.
+fn set_last_applied(object: &mut Value, config: &Value) -> bool {
+    let mut cfg = config.clone();
+    if let Some(a) = cfg.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
+        a.shift_remove(LAST_APPLIED_ANNOTATION);
+    }
+    let text = go_json(&cfg);
+    let Some(annotations) = object.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) else {
+        return false;
+    };
+    let before = annotations.get(LAST_APPLIED_ANNOTATION).cloned();
+    annotations.insert(LAST_APPLIED_ANNOTATION.to_string(), Value::String(text));
+    let size: usize = annotations
+        .iter()
+        .map(|(k, v)| k.len() + v.as_str().map_or(0, str::len))
+        .sum();
+    if size > TOTAL_ANNOTATION_SIZE_LIMIT {
+        annotations.shift_remove(LAST_APPLIED_ANNOTATION);
+    }
+    annotations.get(LAST_APPLIED_ANNOTATION) != before.as_ref()
 }
 
 /// Managed fields after a write that is not an apply (create, update, JSON/merge/strategic
@@ -1473,32 +1624,7 @@ pub fn update_managed_fields(
     let ty = Ty::root(request.schema.root(request.root));
     let old_obj = without_managed_fields(old);
     let new_obj = without_managed_fields(new);
-
-    const SELF: &str = "current-operation";
-    let cmp = update_others(&old_obj, &new_obj, &ty, &mut managers, SELF, true, request.ignored_fields)?;
-    let mut set = cmp.modified.union(&cmp.added).difference(&cmp.removed);
-    if let Some(ignored) = request.ignored_fields {
-        set = set.recursive_difference(ignored);
-    }
-    set = set.difference(&strip_set());
-    if !set.is_empty() {
-        let id = manager_identifier(request.manager, OPERATION_UPDATE, request.api_version, request.subresource);
-        let merged = match managers.get(&id) {
-            Some(previous) => set.union(&previous.set),
-            None => set,
-        };
-        managers.insert(
-            id,
-            VersionedSet {
-                set: merged,
-                api_version: request.api_version.to_string(),
-                applied: false,
-                time: Some(request.time.to_string()),
-                manager: request.manager.to_string(),
-                subresource: request.subresource.map(str::to_string),
-            },
-        );
-    }
+    record_update(&mut managers, &old_obj, &new_obj, &ty, request.manager, request);
     cap_update_managers(&mut managers);
     Ok(encode_managers(&managers))
 }
@@ -1907,6 +2033,57 @@ mod tests {
         assert!(!updaters.contains(&"m00") && !updaters.contains(&"m01") && !updaters.contains(&"m02"));
         assert!(owns(&entries, ANCIENT_CHANGES_MANAGER, ".metadata.labels.l0"));
         assert!(owns(&entries, ANCIENT_CHANGES_MANAGER, ".metadata.labels.l2"));
+    }
+
+    #[test]
+    fn fields_of_objects_without_managed_fields_belong_to_before_first_apply() {
+        let schema = k8s_schema();
+        let legacy = deployment(3, nginx());
+        let err = apply(&legacy, &deployment(5, nginx()), &req(&schema, "helm", T1), false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"Apply failed with 1 conflict: conflict with "before-first-apply" using apps/v1: .spec.replicas"#
+        );
+        let out = apply(&legacy, &deployment(3, nginx()), &req(&schema, "helm", T1), false).unwrap();
+        assert!(owns(&out.managed_fields, BEFORE_FIRST_APPLY_MANAGER, ".spec.replicas"));
+        assert!(owns(&out.managed_fields, "helm", ".spec.replicas"));
+    }
+
+    #[test]
+    fn kubectl_server_side_apply_upgrades_client_side_apply() {
+        let schema = k8s_schema();
+        // `kubectl apply` (client side) created the object: an update plus the annotation.
+        let config = deployment(3, nginx());
+        let mut created = config.clone();
+        created["metadata"]["annotations"] = json!({LAST_APPLIED_ANNOTATION: go_json(&config)});
+        let entries = update_managed_fields(&Value::Null, &created, &req(&schema, "kubectl-client-side-apply", T0)).unwrap();
+        let mut live = created.clone();
+        set_managed_fields(&mut live, &entries);
+
+        // Another manager would conflict...
+        let new_config = deployment(5, nginx());
+        let err = apply(&live, &new_config, &req(&schema, "someone", T1), false).unwrap_err();
+        assert!(err.to_string().contains(r#"conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas"#));
+        // ...but `kubectl apply --server-side` takes over what the last client-side apply set.
+        let out = apply(&live, &new_config, &req(&schema, KUBECTL_MANAGER, T1), false).unwrap();
+        assert_eq!(out.object["spec"]["replicas"], 5);
+        assert!(owns(&out.managed_fields, KUBECTL_MANAGER, ".spec.replicas"));
+        assert!(!owns(&out.managed_fields, "kubectl-client-side-apply", ".spec.replicas"));
+        let annotation = last_applied(&out.object).unwrap();
+        assert_eq!(annotation, go_json(&new_config));
+        assert!(annotation.starts_with(r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"labels""#));
+
+        // A field someone changed since the last client-side apply still conflicts.
+        let mut edited = live.clone();
+        set_managed_fields(&mut edited, &[]);
+        edited["spec"]["replicas"] = json!(4);
+        let entries = update_managed_fields(&live, &edited, &req(&schema, "kubectl-edit", T1)).unwrap();
+        set_managed_fields(&mut edited, &entries);
+        let err = apply(&edited, &new_config, &req(&schema, KUBECTL_MANAGER, T1), false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"Apply failed with 1 conflict: conflict with "kubectl-edit" using apps/v1: .spec.replicas"#
+        );
     }
 
     #[test]

@@ -309,6 +309,21 @@ impl<'a> SchemaNode<'a> {
                     };
                     continue;
                 }
+                // A nullable wrapper: `anyOf`/`oneOf` of one schema and `{"type": "null"}`.
+                let non_null: Vec<&Value> = ["anyOf", "oneOf"]
+                    .iter()
+                    .filter_map(|k| v.get(*k).and_then(Value::as_array))
+                    .flatten()
+                    .filter(|m| m.get("type").and_then(Value::as_str) != Some("null"))
+                    .collect();
+                if let [only] = non_null.as_slice() {
+                    node = SchemaNode {
+                        schema: node.schema,
+                        value: Some(*only),
+                        definition: node.definition,
+                    };
+                    continue;
+                }
             }
             return node;
         }
@@ -3181,6 +3196,15 @@ mod k8s_tests {
         assert_eq!(finalizers.effective_list_type(), ListType::Set);
         let selector = schema.root(DEPLOYMENT).field("spec").0.field("selector").0;
         assert_eq!(selector.map_type(), Some(MapType::Atomic));
+        // A nullable wrapper, as some schema generators write optional references.
+        let mut wrapped = schema.clone();
+        wrapped.insert(
+            "wrapper",
+            json!({"type": "object", "properties": {"spec": {"anyOf": [{"$ref": "#/$defs/io.k8s.api.core.v1.PodSpec"}, {"type": "null"}]}}}),
+        );
+        let (spec2, _) = wrapped.root("wrapper").field("spec");
+        assert_eq!(spec2.definition_name(), Some("io.k8s.api.core.v1.PodSpec"));
+        assert_eq!(spec2.field("containers").1.merge_key(), "name");
         // Unknown fields and definitions.
         let (unknown, meta) = pod.field("bogus");
         assert!(!unknown.is_known());

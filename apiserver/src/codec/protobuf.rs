@@ -1339,4 +1339,188 @@ mod tests {
         ));
         assert!(!is_protobuf_media_type("application/json"));
     }
+
+    /// Encodes a message of schema type `index` with every field set (one list element, one
+    /// map entry), nesting plain messages up to a depth so the result stays small.
+    fn populate(index: usize, depth: usize) -> W {
+        let msg = &schema::MESSAGES[index];
+        let mut w = W::default();
+        match msg.special {
+            Special::Time | Special::MicroTime => {
+                w.int(1, 1_000_000_000).int(2, 5_000);
+                return w;
+            }
+            Special::Quantity => {
+                w.str(1, "1");
+                return w;
+            }
+            Special::IntOrString => {
+                w.int(2, 5);
+                return w;
+            }
+            Special::RawExtension | Special::RawJson => {
+                w.bytes(1, br#"{"a":1}"#);
+                return w;
+            }
+            Special::SchemaOrBool => {
+                w.int(1, 1);
+                return w;
+            }
+            Special::SchemaOrStringArray => {
+                w.str(2, "p");
+                return w;
+            }
+            _ => {}
+        }
+        for f in msg.fields {
+            let plain_msg = matches!(f.ty, Ty::Msg(j) if schema::MESSAGES[usize::from(j)].special == Special::None);
+            if depth > 7 && plain_msg {
+                continue;
+            }
+            let mut value = W::default();
+            let tag = if f.card == Card::Map { 2 } else { f.tag };
+            match f.ty {
+                Ty::Str => value.str(tag, "s"),
+                Ty::Bytes => value.bytes(tag, b"abc"),
+                Ty::Bool => value.int(tag, 1),
+                Ty::I32 => value.int(tag, 7),
+                Ty::I64 => value.int(tag, 9),
+                Ty::F64 => value.double(tag, 1.5),
+                Ty::Msg(j) => value.msg(tag, &populate(usize::from(j), depth + 1)),
+            };
+            if f.card == Card::Map {
+                let mut entry = W::default();
+                entry.str(1, "k");
+                entry.0.extend_from_slice(&value.0);
+                w.msg(f.tag, &entry);
+            } else {
+                w.0.extend_from_slice(&value.0);
+            }
+        }
+        w
+    }
+
+    /// Differences between our JSON and its round trip through a k8s-openapi type, except
+    /// where Go and k8s-openapi legitimately differ: Go writes `null` for nil pointers,
+    /// slices and maps without omitempty, and k8s-openapi fills in required fields.
+    fn openapi_diff(path: &str, ours: &Value, theirs: &Value, out: &mut Vec<String>) {
+        match (ours, theirs) {
+            (Value::Object(a), Value::Object(b)) => {
+                for (k, v) in a {
+                    match b.get(k) {
+                        Some(w) => openapi_diff(&format!("{path}.{k}"), v, w, out),
+                        None if v.is_null() => {}
+                        None => out.push(format!("{path}.{k}: unknown to k8s-openapi ({v})")),
+                    }
+                }
+                for (k, w) in b {
+                    let filled = w == &json!("")
+                        || w == &json!(false)
+                        || w == &json!(0)
+                        || k == "apiVersion"
+                        || k == "kind";
+                    if !a.contains_key(k) && !filled {
+                        out.push(format!("{path}.{k}: missing, k8s-openapi has {w}"));
+                    }
+                }
+            }
+            (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+                for (n, (v, w)) in a.iter().zip(b).enumerate() {
+                    openapi_diff(&format!("{path}[{n}]"), v, w, out);
+                }
+            }
+            (Value::Null, Value::Array(b)) if b.is_empty() => {}
+            (Value::Null, Value::Object(_)) => {}
+            _ if ours == theirs => {}
+            _ => out.push(format!("{path}: {ours} vs {theirs}")),
+        }
+    }
+
+    fn check_against_openapi<T: serde::de::DeserializeOwned + serde::Serialize>(
+        api_version: &str,
+        kind: &str,
+        out: &mut Vec<String>,
+    ) {
+        let index = lookup_kind(api_version, kind)
+            .unwrap_or_else(|| panic!("{api_version} {kind} not in the schema"));
+        let ours = decode_object(api_version, kind, &populate(index, 0).0)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        match serde_json::from_value::<T>(ours.clone()) {
+            Ok(typed) => openapi_diff(
+                kind,
+                &ours,
+                &serde_json::to_value(&typed).expect("serialize"),
+                out,
+            ),
+            Err(e) => out.push(format!(
+                "{api_version} {kind}: k8s-openapi rejects our JSON: {e}"
+            )),
+        }
+    }
+
+    /// Every field of every major kind, fully populated, decodes to JSON whose names and
+    /// value types k8s-openapi (an independent source, built from the OpenAPI spec) accepts.
+    #[test]
+    fn populated_kinds_round_trip_through_k8s_openapi() {
+        use k8s_openapi::api::*;
+        use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiext;
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
+        let mut out = Vec::new();
+        macro_rules! check {
+            ($($av:literal $kind:literal $t:ty;)*) => { $(check_against_openapi::<$t>($av, $kind, &mut out);)* };
+        }
+        check! {
+            "v1" "Pod" core::v1::Pod; "v1" "Service" core::v1::Service; "v1" "Node" core::v1::Node;
+            "v1" "PersistentVolume" core::v1::PersistentVolume; "v1" "PersistentVolumeClaim" core::v1::PersistentVolumeClaim;
+            "v1" "ConfigMap" core::v1::ConfigMap; "v1" "Secret" core::v1::Secret; "v1" "Namespace" core::v1::Namespace;
+            "v1" "ServiceAccount" core::v1::ServiceAccount; "v1" "ResourceQuota" core::v1::ResourceQuota;
+            "v1" "LimitRange" core::v1::LimitRange; "v1" "ReplicationController" core::v1::ReplicationController;
+            "v1" "Endpoints" core::v1::Endpoints; "v1" "Binding" core::v1::Binding; "v1" "PodTemplate" core::v1::PodTemplate;
+            "v1" "Event" core::v1::Event; "v1" "ComponentStatus" core::v1::ComponentStatus;
+            "v1" "PodList" k8s_openapi::List<core::v1::Pod>;
+            "apps/v1" "Deployment" apps::v1::Deployment; "apps/v1" "StatefulSet" apps::v1::StatefulSet;
+            "apps/v1" "DaemonSet" apps::v1::DaemonSet; "apps/v1" "ReplicaSet" apps::v1::ReplicaSet;
+            "apps/v1" "ControllerRevision" apps::v1::ControllerRevision;
+            "batch/v1" "Job" batch::v1::Job; "batch/v1" "CronJob" batch::v1::CronJob;
+            "networking.k8s.io/v1" "Ingress" networking::v1::Ingress; "networking.k8s.io/v1" "IngressClass" networking::v1::IngressClass;
+            "networking.k8s.io/v1" "NetworkPolicy" networking::v1::NetworkPolicy;
+            "networking.k8s.io/v1" "ServiceCIDR" networking::v1::ServiceCIDR; "networking.k8s.io/v1" "IPAddress" networking::v1::IPAddress;
+            "discovery.k8s.io/v1" "EndpointSlice" discovery::v1::EndpointSlice;
+            "coordination.k8s.io/v1" "Lease" coordination::v1::Lease;
+            "rbac.authorization.k8s.io/v1" "Role" rbac::v1::Role; "rbac.authorization.k8s.io/v1" "RoleBinding" rbac::v1::RoleBinding;
+            "rbac.authorization.k8s.io/v1" "ClusterRole" rbac::v1::ClusterRole;
+            "rbac.authorization.k8s.io/v1" "ClusterRoleBinding" rbac::v1::ClusterRoleBinding;
+            "events.k8s.io/v1" "Event" events::v1::Event; "scheduling.k8s.io/v1" "PriorityClass" scheduling::v1::PriorityClass;
+            "storage.k8s.io/v1" "StorageClass" storage::v1::StorageClass; "storage.k8s.io/v1" "CSIDriver" storage::v1::CSIDriver;
+            "storage.k8s.io/v1" "CSINode" storage::v1::CSINode; "storage.k8s.io/v1" "VolumeAttachment" storage::v1::VolumeAttachment;
+            "storage.k8s.io/v1" "CSIStorageCapacity" storage::v1::CSIStorageCapacity;
+            "policy/v1" "PodDisruptionBudget" policy::v1::PodDisruptionBudget; "policy/v1" "Eviction" policy::v1::Eviction;
+            "authorization.k8s.io/v1" "SubjectAccessReview" authorization::v1::SubjectAccessReview;
+            "authorization.k8s.io/v1" "SelfSubjectAccessReview" authorization::v1::SelfSubjectAccessReview;
+            "authorization.k8s.io/v1" "LocalSubjectAccessReview" authorization::v1::LocalSubjectAccessReview;
+            "authorization.k8s.io/v1" "SelfSubjectRulesReview" authorization::v1::SelfSubjectRulesReview;
+            "authentication.k8s.io/v1" "TokenRequest" authentication::v1::TokenRequest;
+            "authentication.k8s.io/v1" "TokenReview" authentication::v1::TokenReview;
+            "authentication.k8s.io/v1" "SelfSubjectReview" authentication::v1::SelfSubjectReview;
+            "autoscaling/v1" "HorizontalPodAutoscaler" autoscaling::v1::HorizontalPodAutoscaler;
+            "autoscaling/v1" "Scale" autoscaling::v1::Scale;
+            "autoscaling/v2" "HorizontalPodAutoscaler" autoscaling::v2::HorizontalPodAutoscaler;
+            "admissionregistration.k8s.io/v1" "ValidatingWebhookConfiguration" admissionregistration::v1::ValidatingWebhookConfiguration;
+            "admissionregistration.k8s.io/v1" "MutatingWebhookConfiguration" admissionregistration::v1::MutatingWebhookConfiguration;
+            "admissionregistration.k8s.io/v1" "ValidatingAdmissionPolicy" admissionregistration::v1::ValidatingAdmissionPolicy;
+            "admissionregistration.k8s.io/v1" "ValidatingAdmissionPolicyBinding" admissionregistration::v1::ValidatingAdmissionPolicyBinding;
+            "certificates.k8s.io/v1" "CertificateSigningRequest" certificates::v1::CertificateSigningRequest;
+            "node.k8s.io/v1" "RuntimeClass" node::v1::RuntimeClass;
+            "flowcontrol.apiserver.k8s.io/v1" "FlowSchema" flowcontrol::v1::FlowSchema;
+            "flowcontrol.apiserver.k8s.io/v1" "PriorityLevelConfiguration" flowcontrol::v1::PriorityLevelConfiguration;
+            "apiextensions.k8s.io/v1" "CustomResourceDefinition" apiext::CustomResourceDefinition;
+            "v1" "DeleteOptions" meta::DeleteOptions; "v1" "Status" meta::Status;
+        }
+        assert!(
+            out.is_empty(),
+            "{} differences:\n{}",
+            out.len(),
+            out.join("\n")
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! The definitions of every built-in type, generated once from k8s-openapi's `JsonSchema`
 //! impls: each API kind is asked for its schema, which pulls in every type it references.
-//! List kinds (`io.k8s.api.apps.v1.DeploymentList`) have no impl upstream-side in
-//! k8s-openapi, so they are written here.
+//! k8s-openapi has no schema for list kinds (`io.k8s.api.apps.v1.DeploymentList`; its
+//! `List<T>` is generic), so those are written here.
 
 use std::collections::BTreeMap;
 

@@ -418,16 +418,3 @@ fn v2_protobuf_patch_operation() {
     }
     assert!(query_names.iter().any(|n| n == "fieldValidation"), "{query_names:?}");
 }
-
-#[test]
-fn zz_dump_tmp() {
-    let snap = Arc::new(crate::resources::catalog::Snapshot { resources: with_crontab() });
-    let v2 = api().v2_docs(&snap);
-    std::fs::write("/tmp/oa_v2.json", &v2.json).unwrap();
-    std::fs::write("/tmp/oa_v2.pb", &v2.proto).unwrap();
-    let v3 = api().v3_docs(&snap);
-    std::fs::write("/tmp/oa_v3_index.json", &v3.index).unwrap();
-    for (k, d) in &v3.docs { std::fs::write(format!("/tmp/oa_v3_{}.json", k.replace('/', "_")), &d.body).unwrap(); }
-    let names: Vec<&String> = api().components().keys().collect();
-    std::fs::write("/tmp/oa_names.txt", names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n")).unwrap();
-}

@@ -5,6 +5,7 @@
 //! generic behaviour, a strategy in a file of its own under this folder.
 
 pub mod catalog;
+pub mod core;
 pub mod custom;
 pub mod strategy;
 
@@ -199,28 +200,35 @@ pub fn builtin() -> Vec<ResourceInfo> {
             .verbs(&["get", "list"])
             .virtual_only()
             .done(),
-        Def::new("v1", "ConfigMap", "configmaps", true).short(&["cm"]).done(),
-        Def::new("v1", "Endpoints", "endpoints", true).short(&["ep"]).done(),
-        Def::new("v1", "Event", "events", true).short(&["ev"]).done(),
-        Def::new("v1", "LimitRange", "limitranges", true).short(&["limits"]).done(),
+        Def::new("v1", "ConfigMap", "configmaps", true).short(&["cm"]).strategy(Arc::new(core::ConfigMapStrategy)).done(),
+        Def::new("v1", "Endpoints", "endpoints", true).short(&["ep"]).strategy(Arc::new(core::EndpointsStrategy)).done(),
+        Def::new("v1", "Event", "events", true).short(&["ev"]).strategy(Arc::new(core::EventStrategy)).done(),
+        Def::new("v1", "LimitRange", "limitranges", true)
+            .short(&["limits"])
+            .strategy(Arc::new(core::LimitRangeStrategy))
+            .done(),
         Def::new("v1", "Namespace", "namespaces", false)
             .short(&["ns"])
             .verbs(&["create", "delete", "get", "list", "patch", "update", "watch"])
             .status()
             .subresources(&["finalize"])
+            .strategy(Arc::new(core::NamespaceStrategy))
             .done(),
         Def::new("v1", "Node", "nodes", false)
             .short(&["no"])
             .status()
             .subresources(&["proxy"])
+            .strategy(Arc::new(core::NodeStrategy))
             .done(),
         Def::new("v1", "PersistentVolumeClaim", "persistentvolumeclaims", true)
             .short(&["pvc"])
             .status()
+            .strategy(Arc::new(core::PersistentVolumeClaimStrategy))
             .done(),
         Def::new("v1", "PersistentVolume", "persistentvolumes", false)
             .short(&["pv"])
             .status()
+            .strategy(Arc::new(core::PersistentVolumeStrategy))
             .done(),
         Def::new("v1", "Pod", "pods", true)
             .short(&["po"])
@@ -237,28 +245,33 @@ pub fn builtin() -> Vec<ResourceInfo> {
                 "proxy",
                 "resize",
             ])
+            .strategy(Arc::new(core::PodStrategy))
             .done(),
-        Def::new("v1", "PodTemplate", "podtemplates", true).done(),
+        Def::new("v1", "PodTemplate", "podtemplates", true).strategy(Arc::new(core::PodTemplateStrategy)).done(),
         Def::new("v1", "ReplicationController", "replicationcontrollers", true)
             .short(&["rc"])
             .all()
             .status()
             .scale(None)
+            .strategy(Arc::new(core::ReplicationControllerStrategy))
             .done(),
         Def::new("v1", "ResourceQuota", "resourcequotas", true)
             .short(&["quota"])
             .status()
+            .strategy(Arc::new(core::ResourceQuotaStrategy))
             .done(),
-        Def::new("v1", "Secret", "secrets", true).done(),
+        Def::new("v1", "Secret", "secrets", true).strategy(Arc::new(core::SecretStrategy)).done(),
         Def::new("v1", "ServiceAccount", "serviceaccounts", true)
             .short(&["sa"])
             .subresources(&["token"])
+            .strategy(Arc::new(core::ServiceAccountStrategy))
             .done(),
         Def::new("v1", "Service", "services", true)
             .short(&["svc"])
             .all()
             .status()
             .subresources(&["proxy"])
+            .strategy(Arc::new(core::ServiceStrategy))
             .done(),
         // apps/v1
         Def::new("apps/v1", "ControllerRevision", "controllerrevisions", true).done(),

@@ -59,13 +59,10 @@ SPECIALS = {
 }
 EXTRA_VALUE = re.compile(r'^k8s\.io/api/[a-z]+/v1(beta1)?\.ExtraValue$')
 
-# apiextensions fields newer than the binary the types were read from:
+# apiextensions fields of the served release (1.33) newer than the binary the types were
+# read from (later ones, such as 1.34's observedGeneration, are left out on purpose):
 # message -> [(GoName, json tag, protobuf tag, go type)].
 EXTRA_FIELDS = {
-    AEXT + '.CustomResourceDefinitionCondition': [
-        ('ObservedGeneration', 'observedGeneration,omitempty', 'varint,6,opt,name=observedGeneration', {'k': 'named', 'name': 'int64', 'under': 'int64'})],
-    AEXT + '.CustomResourceDefinitionStatus': [
-        ('ObservedGeneration', 'observedGeneration,omitempty', 'varint,4,opt,name=observedGeneration', {'k': 'named', 'name': 'int64', 'under': 'int64'})],
     AEXT + '.CustomResourceDefinitionVersion': [
         ('SelectableFields', 'selectableFields,omitempty', 'bytes,9,rep,name=selectableFields', {'k': 'slice', 'elem': {'k': 'named', 'name': AEXT + '.SelectableField', 'under': 'struct'}})],
     AEXT + '.ValidationRule': [

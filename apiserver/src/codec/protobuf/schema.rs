@@ -2768,7 +2768,6 @@ pub(super) static MESSAGES: &[Message] = &[
         Field { tag: 3, json: "lastTransitionTime", ty: Ty::Msg(540), card: Card::One, flags: OMITEMPTY },
         Field { tag: 4, json: "reason", ty: Ty::Str, card: Card::One, flags: OMITEMPTY },
         Field { tag: 5, json: "message", ty: Ty::Str, card: Card::One, flags: OMITEMPTY },
-        Field { tag: 6, json: "observedGeneration", ty: Ty::I64, card: Card::One, flags: OMITEMPTY },
     ] },
     Message { name: "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1.CustomResourceDefinitionList", special: Special::None, fields: &[
         Field { tag: 1, json: "metadata", ty: Ty::Msg(524), card: Card::One, flags: OMITEMPTY },
@@ -2794,7 +2793,6 @@ pub(super) static MESSAGES: &[Message] = &[
         Field { tag: 1, json: "conditions", ty: Ty::Msg(486), card: Card::List, flags: 0 },
         Field { tag: 2, json: "acceptedNames", ty: Ty::Msg(488), card: Card::One, flags: 0 },
         Field { tag: 3, json: "storedVersions", ty: Ty::Str, card: Card::List, flags: 0 },
-        Field { tag: 4, json: "observedGeneration", ty: Ty::I64, card: Card::One, flags: OMITEMPTY },
     ] },
     Message { name: "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1.CustomResourceDefinitionVersion", special: Special::None, fields: &[
         Field { tag: 1, json: "name", ty: Ty::Str, card: Card::One, flags: 0 },

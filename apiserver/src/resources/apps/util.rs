@@ -196,6 +196,14 @@ pub fn is_domain_prefixed_path(field: &str, value: &str) -> Vec<FieldError> {
 
 const HTTP_PATH_FMT: &str = r"[A-Za-z0-9/\-._~%!$&'()*+,;=:]+";
 
+/// Upstream `path.IsValidPathSegmentName`: names used as URL path segments.
+pub fn path_segment_name_errors(name: &str) -> Vec<String> {
+    if name == "." || name == ".." {
+        return vec![format!("may not be '{name}'")];
+    }
+    ["/", "%"].iter().filter(|c| name.contains(**c)).map(|c| format!("may not contain '{c}'")).collect()
+}
+
 /// A type error for a member of the wrong JSON type (upstream rejects it while decoding).
 pub fn type_error(field: &str, value: &Value, want: &str) -> FieldError {
     FieldError::type_invalid(field, value.clone(), format!("must be {want}"))
@@ -308,6 +316,13 @@ mod tests {
         assert_eq!(go_label_selector(None), "null");
         assert_eq!(go_int_or_string(&json!("5x")), r#"intstr.IntOrString{Type:1, IntVal:0, StrVal:"5x"}"#);
         assert_eq!(go_int_or_string(&json!(-1)), r#"intstr.IntOrString{Type:0, IntVal:-1, StrVal:""}"#);
+    }
+
+    #[test]
+    fn path_segment_names() {
+        assert!(path_segment_name_errors("system:admin").is_empty());
+        assert_eq!(path_segment_name_errors(".."), ["may not be '..'"]);
+        assert_eq!(path_segment_name_errors("a/b%c"), ["may not contain '/'", "may not contain '%'"]);
     }
 
     #[test]

@@ -111,6 +111,15 @@ pub fn format_labels(v: Option<&Value>) -> String {
     }
 }
 
+/// Go's `%#v` of a `map[string]string`: `map[string]string{"a":"1", "b":"2"}` (keys sorted).
+pub fn go_string_map(v: Option<&Value>) -> String {
+    let pairs: Vec<String> = string_map(v).iter().map(|(k, v)| format!("{k:?}:{v:?}")).collect();
+    if v.is_none_or(Value::is_null) {
+        return "map[string]string(nil)".to_string();
+    }
+    format!("map[string]string{{{}}}", pairs.join(", "))
+}
+
 /// Upstream `layoutContainerCells`: container names and images, comma separated.
 pub fn container_cells(containers: &[Value]) -> (String, String) {
     let names: Vec<&str> = containers.iter().map(|c| str_of(c, "name")).collect();

@@ -146,7 +146,9 @@ impl ManagedFieldsEntry {
     pub fn field_set(&self) -> Result<FieldSet, ManagedFieldsError> {
         match &self.fields_v1 {
             None => Ok(FieldSet::default()),
-            Some(v) => FieldSet::from_fields_v1(v).map_err(ManagedFieldsError::InvalidManagedFields),
+            Some(v) => {
+                FieldSet::from_fields_v1(v).map_err(ManagedFieldsError::InvalidManagedFields)
+            }
         }
     }
 }
@@ -155,7 +157,8 @@ impl ManagedFieldsEntry {
 pub fn managed_fields_of(object: &Value) -> Result<Vec<ManagedFieldsEntry>, ManagedFieldsError> {
     match object.pointer("/metadata/managedFields") {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(v) => serde_json::from_value(v.clone()).map_err(|e| ManagedFieldsError::InvalidManagedFields(e.to_string())),
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| ManagedFieldsError::InvalidManagedFields(e.to_string())),
     }
 }
 
@@ -172,7 +175,9 @@ pub fn set_managed_fields(object: &mut Value, entries: &[ManagedFieldsEntry]) {
         return;
     }
     let encoded = serde_json::to_value(entries).unwrap_or(Value::Null);
-    let meta = obj.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
+    let meta = obj
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()));
     if !meta.is_object() {
         *meta = Value::Object(Map::new());
     }
@@ -285,7 +290,9 @@ impl PathElement {
         };
         match kind {
             "f" => Ok(Some(PathElement::Field(rest.to_string()))),
-            "v" => serde_json::from_str(rest).map(|v| Some(PathElement::Value(v))).map_err(|e| e.to_string()),
+            "v" => serde_json::from_str(rest)
+                .map(|v| Some(PathElement::Value(v)))
+                .map_err(|e| e.to_string()),
             "k" => {
                 let v: Value = serde_json::from_str(rest).map_err(|e| e.to_string())?;
                 let Value::Object(m) = v else {
@@ -295,7 +302,10 @@ impl PathElement {
                 fields.sort_by(|a, b| a.0.cmp(&b.0));
                 Ok(Some(PathElement::Key(fields)))
             }
-            "i" => rest.parse().map(|i| Some(PathElement::Index(i))).map_err(|e| format!("{e}")),
+            "i" => rest
+                .parse()
+                .map(|i| Some(PathElement::Index(i)))
+                .map_err(|e| format!("{e}")),
             _ if kind.len() == 1 => Ok(None),
             _ => Err(format!("key must be 2 characters long: {s}")),
         }
@@ -340,11 +350,17 @@ impl Eq for PathElement {}
 fn value_to_string(v: &Value) -> String {
     match v {
         Value::String(s) => format!("{s:?}"),
-        Value::Array(a) => format!("[{}]", a.iter().map(value_to_string).collect::<Vec<_>>().join(",")),
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(value_to_string).collect::<Vec<_>>().join(",")
+        ),
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            let parts: Vec<String> = keys.iter().map(|k| format!("{k}={}", value_to_string(&m[k.as_str()]))).collect();
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{k}={}", value_to_string(&m[k.as_str()])))
+                .collect();
             format!("{{{}}}", parts.join(","))
         }
         other => other.to_string(),
@@ -357,7 +373,10 @@ impl fmt::Display for PathElement {
         match self {
             PathElement::Field(name) => write!(f, ".{name}"),
             PathElement::Key(fields) => {
-                let parts: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={}", value_to_string(v))).collect();
+                let parts: Vec<String> = fields
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", value_to_string(v)))
+                    .collect();
                 write!(f, "[{}]", parts.join(","))
             }
             PathElement::Value(v) => write!(f, "[={}]", value_to_string(v)),
@@ -547,7 +566,8 @@ impl FieldSet {
                 is_member = true;
                 continue;
             }
-            let Some(pe) = PathElement::from_fields_v1_key(key).map_err(|e| format!("parsing key as path element: {e}"))?
+            let Some(pe) = PathElement::from_fields_v1_key(key)
+                .map_err(|e| format!("parsing key as path element: {e}"))?
             else {
                 continue;
             };
@@ -619,7 +639,9 @@ impl<'a> Ty<'a> {
                 }
             }
             Value::Object(_) => {
-                if self.meta.map_type == Some(MapType::Atomic) || self.node.map_type() == Some(MapType::Atomic) {
+                if self.meta.map_type == Some(MapType::Atomic)
+                    || self.node.map_type() == Some(MapType::Atomic)
+                {
                     Shape::AtomicMap
                 } else {
                     Shape::Map
@@ -649,12 +671,20 @@ impl<'a> Ty<'a> {
 }
 
 /// The path element of a list item: its keys, or its value for a set.
-fn item_path_element(item: &Value, keys: &[String], item_ty: &Ty<'_>) -> Result<PathElement, String> {
+fn item_path_element(
+    item: &Value,
+    keys: &[String],
+    item_ty: &Ty<'_>,
+) -> Result<PathElement, String> {
     if keys.is_empty() {
         return match item {
-            Value::Object(_) => Err("associative list without keys has an element that's a map type".into()),
+            Value::Object(_) => {
+                Err("associative list without keys has an element that's a map type".into())
+            }
             Value::Array(_) => Err("not supported: associative list with lists as elements".into()),
-            Value::Null => Err("associative list without keys has an element that's an explicit null".into()),
+            Value::Null => {
+                Err("associative list without keys has an element that's an explicit null".into())
+            }
             v => Ok(PathElement::Value(v.clone())),
         };
     }
@@ -683,7 +713,11 @@ fn item_path_element(item: &Value, keys: &[String], item_ty: &Ty<'_>) -> Result<
 
 /// The items of an associative list with their path elements, first occurrence of each key
 /// only; items whose key cannot be built are skipped.
-fn index_items<'v>(list: &'v [Value], keys: &[String], item_ty: &Ty<'_>) -> Vec<(PathElement, &'v Value)> {
+fn index_items<'v>(
+    list: &'v [Value],
+    keys: &[String],
+    item_ty: &Ty<'_>,
+) -> Vec<(PathElement, &'v Value)> {
     let mut out: Vec<(PathElement, &Value)> = Vec::with_capacity(list.len());
     let mut seen = BTreeSet::new();
     for item in list {
@@ -716,7 +750,10 @@ fn validate(v: &Value, ty: &Ty<'_>, path: &mut Path, errors: &mut Vec<String>) {
                 match item_path_element(item, &keys, &item_ty) {
                     Ok(pe) => {
                         if !seen.insert(pe.clone()) {
-                            errors.push(format!("{}: duplicate entries for key {pe}", path_to_string(path)));
+                            errors.push(format!(
+                                "{}: duplicate entries for key {pe}",
+                                path_to_string(path)
+                            ));
                         }
                         path.push(pe);
                         validate(item, &item_ty, path, errors);
@@ -834,9 +871,13 @@ fn as_list_or_empty(v: &Value) -> Option<&[Value]> {
 fn merge_lists(lhs: &[Value], rhs: &[Value], keys: &[String], item_ty: &Ty<'_>) -> Vec<Value> {
     let l = index_items(lhs, keys, item_ty);
     let r = index_items(rhs, keys, item_ty);
-    let find = |items: &[(PathElement, &Value)], pe: &PathElement| items.iter().position(|(p, _)| p == pe);
-    let mut shared: std::collections::VecDeque<&PathElement> =
-        r.iter().map(|(pe, _)| pe).filter(|pe| find(&l, pe).is_some()).collect();
+    let find =
+        |items: &[(PathElement, &Value)], pe: &PathElement| items.iter().position(|(p, _)| p == pe);
+    let mut shared: std::collections::VecDeque<&PathElement> = r
+        .iter()
+        .map(|(pe, _)| pe)
+        .filter(|pe| find(&l, pe).is_some())
+        .collect();
     let mut next_shared = shared.pop_front();
     let mut merged_rhs: BTreeSet<PathElement> = BTreeSet::new();
     let mut out = Vec::with_capacity(l.len().max(r.len()));
@@ -905,7 +946,14 @@ impl Comparison {
     }
 }
 
-fn compare(lhs: Option<&Value>, rhs: Option<&Value>, ty: &Ty<'_>, path: &mut Path, record_self: bool, out: &mut Comparison) {
+fn compare(
+    lhs: Option<&Value>,
+    rhs: Option<&Value>,
+    ty: &Ty<'_>,
+    path: &mut Path,
+    record_self: bool,
+    out: &mut Comparison,
+) {
     let (l, r) = (lhs, rhs);
     let Some(sample) = r.filter(|v| !v.is_null()).or(l) else {
         return;
@@ -920,13 +968,23 @@ fn compare(lhs: Option<&Value>, rhs: Option<&Value>, ty: &Ty<'_>, path: &mut Pat
             let rm = r.and_then(as_map_or_empty);
             let mut keys: Vec<&String> = lm.map(|m| m.keys().collect()).unwrap_or_default();
             if let Some(rm) = rm {
-                keys.extend(rm.keys().filter(|k| lm.is_none_or(|lm| !lm.contains_key(*k))));
+                keys.extend(
+                    rm.keys()
+                        .filter(|k| lm.is_none_or(|lm| !lm.contains_key(*k))),
+                );
             }
             for k in keys {
                 let child = ty.child(k);
                 let record = !ty.is_struct_field(k);
                 path.push(PathElement::Field(k.clone()));
-                compare(lm.and_then(|m| m.get(k)), rm.and_then(|m| m.get(k)), &child, path, record, out);
+                compare(
+                    lm.and_then(|m| m.get(k)),
+                    rm.and_then(|m| m.get(k)),
+                    &child,
+                    path,
+                    record,
+                    out,
+                );
                 path.pop();
             }
             true
@@ -954,7 +1012,9 @@ fn compare(lhs: Option<&Value>, rhs: Option<&Value>, ty: &Ty<'_>, path: &mut Pat
             match (l, r) {
                 (None, Some(_)) => out.added.insert(path),
                 (Some(_), None) => out.removed.insert(path),
-                (Some(a), Some(b)) if !crate::strategic_merge::values_equal(a, b) => out.modified.insert(path),
+                (Some(a), Some(b)) if !crate::strategic_merge::values_equal(a, b) => {
+                    out.modified.insert(path)
+                }
                 _ => {}
             }
             false
@@ -1067,11 +1127,20 @@ struct VersionedSet {
 
 /// The identity upstream gives a manager: its entry without fields, time and, for appliers,
 /// API version, as JSON.
-fn manager_identifier(manager: &str, operation: &str, api_version: &str, subresource: Option<&str>) -> String {
+fn manager_identifier(
+    manager: &str,
+    operation: &str,
+    api_version: &str,
+    subresource: Option<&str>,
+) -> String {
     let entry = ManagedFieldsEntry {
         manager: manager.to_string(),
         operation: operation.to_string(),
-        api_version: if operation == OPERATION_APPLY { String::new() } else { api_version.to_string() },
+        api_version: if operation == OPERATION_APPLY {
+            String::new()
+        } else {
+            api_version.to_string()
+        },
         subresource: subresource.map(str::to_string),
         ..ManagedFieldsEntry::default()
     };
@@ -1100,10 +1169,14 @@ fn decode_managers(entries: &[ManagedFieldsEntry]) -> Result<Managers, ManagedFi
     let mut out = Managers::new();
     for (i, e) in entries.iter().enumerate() {
         if e.operation != OPERATION_APPLY && e.operation != OPERATION_UPDATE {
-            return Err(ManagedFieldsError::InvalidManagedFields("operation must be `Apply` or `Update`".into()));
+            return Err(ManagedFieldsError::InvalidManagedFields(
+                "operation must be `Apply` or `Update`".into(),
+            ));
         }
         if e.api_version.is_empty() {
-            return Err(ManagedFieldsError::InvalidManagedFields("apiVersion must not be empty".into()));
+            return Err(ManagedFieldsError::InvalidManagedFields(
+                "apiVersion must not be empty".into(),
+            ));
         }
         match e.fields_type.as_deref() {
             Some(FIELDS_V1) => {}
@@ -1118,7 +1191,12 @@ fn decode_managers(entries: &[ManagedFieldsEntry]) -> Result<Managers, ManagedFi
                 )))
             }
         }
-        let id = manager_identifier(&e.manager, &e.operation, &e.api_version, e.subresource.as_deref());
+        let id = manager_identifier(
+            &e.manager,
+            &e.operation,
+            &e.api_version,
+            e.subresource.as_deref(),
+        );
         out.insert(
             id,
             VersionedSet {
@@ -1140,7 +1218,12 @@ fn encode_managers(managers: &Managers) -> Vec<ManagedFieldsEntry> {
         .filter(|vs| !vs.set.is_empty())
         .map(|vs| ManagedFieldsEntry {
             manager: vs.manager.clone(),
-            operation: if vs.applied { OPERATION_APPLY } else { OPERATION_UPDATE }.to_string(),
+            operation: if vs.applied {
+                OPERATION_APPLY
+            } else {
+                OPERATION_UPDATE
+            }
+            .to_string(),
             api_version: vs.api_version.clone(),
             time: vs.time.clone(),
             fields_type: Some(FIELDS_V1.to_string()),
@@ -1222,7 +1305,11 @@ fn conflict_error(conflicts: &[(String, FieldSet)]) -> ManagedFieldsError {
             }
             lines.push(format!("- {}", path_to_string(p)));
         }
-        format!("Apply failed with {} conflicts: {}", list.len(), lines.join("\n"))
+        format!(
+            "Apply failed with {} conflicts: {}",
+            list.len(),
+            lines.join("\n")
+        )
     };
     ManagedFieldsError::Conflict {
         message,
@@ -1297,7 +1384,12 @@ fn record_update(
     if set.is_empty() {
         return;
     }
-    let id = manager_identifier(manager, OPERATION_UPDATE, request.api_version, request.subresource);
+    let id = manager_identifier(
+        manager,
+        OPERATION_UPDATE,
+        request.api_version,
+        request.subresource,
+    );
     let merged = match managers.get(&id) {
         Some(previous) => set.union(&previous.set),
         None => set,
@@ -1323,20 +1415,34 @@ fn prune(merged: Value, managers: &Managers, last: Option<&FieldSet>, ty: &Ty<'_
     };
     let pruned = remove_items(&merged, last, ty);
     // Add back what any manager (the applier's new configuration included) owns.
-    let managed = managers.values().fold(FieldSet::new(), |acc, vs| acc.union(&vs.set));
+    let managed = managers
+        .values()
+        .fold(FieldSet::new(), |acc, vs| acc.union(&vs.set));
     let merged_set = field_set_of(&merged, ty);
     let pruned_set = field_set_of(&pruned, ty);
-    let pruned = remove_items(&merged, &merged_set.difference(&pruned_set.union(&managed)), ty);
+    let pruned = remove_items(
+        &merged,
+        &merged_set.difference(&pruned_set.union(&managed)),
+        ty,
+    );
     // Only remove what the applier owned last time.
     let pruned_set = field_set_of(&pruned, ty);
-    remove_items(&merged, &merged_set.difference(&pruned_set).intersection(last), ty)
+    remove_items(
+        &merged,
+        &merged_set.difference(&pruned_set).intersection(last),
+        ty,
+    )
 }
 
 /// Folds the oldest `Update` entries into `ancient-changes` once there are more than
 /// [`MAX_UPDATE_MANAGERS`].
 fn cap_update_managers(managers: &mut Managers) {
     loop {
-        let updaters: Vec<&String> = managers.iter().filter(|(_, vs)| !vs.applied).map(|(id, _)| id).collect();
+        let updaters: Vec<&String> = managers
+            .iter()
+            .filter(|(_, vs)| !vs.applied)
+            .map(|(id, _)| id)
+            .collect();
         if updaters.len() <= MAX_UPDATE_MANAGERS {
             return;
         }
@@ -1351,7 +1457,12 @@ fn cap_update_managers(managers: &mut Managers) {
         let Some(vs) = managers.remove(&oldest) else {
             return;
         };
-        let bucket = manager_identifier(ANCIENT_CHANGES_MANAGER, OPERATION_UPDATE, &vs.api_version, None);
+        let bucket = manager_identifier(
+            ANCIENT_CHANGES_MANAGER,
+            OPERATION_UPDATE,
+            &vs.api_version,
+            None,
+        );
         match managers.get_mut(&bucket) {
             Some(b) => {
                 b.set = b.set.union(&vs.set);
@@ -1437,9 +1548,14 @@ pub fn apply(
         return Err(ManagedFieldsError::MissingManager);
     }
     if !config.is_object() {
-        return Err(ManagedFieldsError::InvalidConfiguration("expected an object".into()));
+        return Err(ManagedFieldsError::InvalidConfiguration(
+            "expected an object".into(),
+        ));
     }
-    if config.pointer("/metadata/managedFields").is_some_and(|v| !v.is_null()) {
+    if config
+        .pointer("/metadata/managedFields")
+        .is_some_and(|v| !v.is_null())
+    {
         return Err(ManagedFieldsError::ManagedFieldsInConfiguration);
     }
     if let Some(v) = config.get("apiVersion").and_then(Value::as_str) {
@@ -1466,7 +1582,14 @@ pub fn apply(
     let live_obj = without_managed_fields(live);
     if managers.is_empty() && live_obj.as_object().is_some_and(|m| !m.is_empty()) {
         let empty = Value::Object(Map::new());
-        record_update(&mut managers, &empty, &live_obj, &ty, BEFORE_FIRST_APPLY_MANAGER, request);
+        record_update(
+            &mut managers,
+            &empty,
+            &live_obj,
+            &ty,
+            BEFORE_FIRST_APPLY_MANAGER,
+            request,
+        );
     }
 
     let attempt = apply_to_managers(managers.clone(), &live_obj, config, request, force, &ty);
@@ -1476,13 +1599,19 @@ pub fn apply(
             let allowed = allowed_conflicts_from_last_applied(&live_obj, &ty);
             let remaining: ConflictSets = conflicts
                 .into_iter()
-                .map(|(id, set)| (id, allowed.as_ref().map_or(set.clone(), |a| set.difference(a))))
+                .map(|(id, set)| {
+                    (
+                        id,
+                        allowed.as_ref().map_or(set.clone(), |a| set.difference(a)),
+                    )
+                })
                 .filter(|(_, set)| !set.is_empty())
                 .collect();
             if !remaining.is_empty() {
                 return Err(conflict_error(&remaining));
             }
-            apply_to_managers(managers, &live_obj, config, request, true, &ty).map_err(|c| conflict_error(&c))?
+            apply_to_managers(managers, &live_obj, config, request, true, &ty)
+                .map_err(|c| conflict_error(&c))?
         }
         Err(conflicts) => return Err(conflict_error(&conflicts)),
     };
@@ -1508,8 +1637,14 @@ fn apply_to_managers(
     force: bool,
     ty: &Ty<'_>,
 ) -> Result<(Value, Managers, bool), ConflictSets> {
-    let id = manager_identifier(request.manager, OPERATION_APPLY, request.api_version, request.subresource);
-    let merged = merge_values(Some(live_obj), Some(config), ty).unwrap_or_else(|| Value::Object(Map::new()));
+    let id = manager_identifier(
+        request.manager,
+        OPERATION_APPLY,
+        request.api_version,
+        request.subresource,
+    );
+    let merged =
+        merge_values(Some(live_obj), Some(config), ty).unwrap_or_else(|| Value::Object(Map::new()));
     let previous = managers.get(&id).cloned();
     let mut set = field_set_of(config, ty);
     if let Some(ignored) = request.ignored_fields {
@@ -1531,7 +1666,15 @@ fn apply_to_managers(
         new_obj = Value::Object(Map::new());
     }
     strip_nulls(&mut new_obj);
-    let cmp = update_others(live_obj, &new_obj, ty, &mut managers, &id, force, request.ignored_fields)?;
+    let cmp = update_others(
+        live_obj,
+        &new_obj,
+        ty,
+        &mut managers,
+        &id,
+        force,
+        request.ignored_fields,
+    )?;
     strip_meta(&mut managers, &id);
     let changed = !cmp.is_same();
     if changed {
@@ -1540,7 +1683,11 @@ fn apply_to_managers(
         }
     }
     cap_update_managers(&mut managers);
-    Ok((if changed { new_obj } else { live_obj.clone() }, managers, changed))
+    Ok((
+        if changed { new_obj } else { live_obj.clone() },
+        managers,
+        changed,
+    ))
 }
 
 /// The fields `kubectl` may take over without force: those the last client-side apply set and
@@ -1567,7 +1714,11 @@ fn go_json(v: &Value) -> String {
             Value::Object(m) => {
                 let mut keys: Vec<&String> = m.keys().collect();
                 keys.sort();
-                Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k.as_str()]))).collect())
+                Value::Object(
+                    keys.into_iter()
+                        .map(|k| (k.clone(), sorted(&m[k.as_str()])))
+                        .collect(),
+                )
             }
             Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
             other => other.clone(),
@@ -1581,11 +1732,17 @@ fn go_json(v: &Value) -> String {
 /// upstream's 256 KiB limit. Returns whether the object changed.
 fn set_last_applied(object: &mut Value, config: &Value) -> bool {
     let mut cfg = config.clone();
-    if let Some(a) = cfg.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
+    if let Some(a) = cfg
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+    {
         a.shift_remove(LAST_APPLIED_ANNOTATION);
     }
     let text = go_json(&cfg);
-    let Some(annotations) = object.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) else {
+    let Some(annotations) = object
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+    else {
         return false;
     };
     let before = annotations.get(LAST_APPLIED_ANNOTATION).cloned();
@@ -1613,18 +1770,31 @@ pub fn update_managed_fields(
     request: &FieldManagerRequest<'_>,
 ) -> Result<Vec<ManagedFieldsEntry>, ManagedFieldsError> {
     let from_new = if request.subresource.is_none() {
-        managed_fields_of(new).ok().and_then(|e| decode_managers(&e).ok()).filter(|m| !m.is_empty())
+        managed_fields_of(new)
+            .ok()
+            .and_then(|e| decode_managers(&e).ok())
+            .filter(|m| !m.is_empty())
     } else {
         None
     };
     let mut managers = match from_new {
         Some(m) => m,
-        None => managed_fields_of(old).ok().and_then(|e| decode_managers(&e).ok()).unwrap_or_default(),
+        None => managed_fields_of(old)
+            .ok()
+            .and_then(|e| decode_managers(&e).ok())
+            .unwrap_or_default(),
     };
     let ty = Ty::root(request.schema.root(request.root));
     let old_obj = without_managed_fields(old);
     let new_obj = without_managed_fields(new);
-    record_update(&mut managers, &old_obj, &new_obj, &ty, request.manager, request);
+    record_update(
+        &mut managers,
+        &old_obj,
+        &new_obj,
+        &ty,
+        request.manager,
+        request,
+    );
     cap_update_managers(&mut managers);
     Ok(encode_managers(&managers))
 }
@@ -1660,7 +1830,11 @@ mod tests {
     const T0: &str = "2024-01-01T00:00:00Z";
     const T1: &str = "2024-01-01T00:01:00Z";
 
-    fn req<'a>(schema: &'a PatchSchema, manager: &'a str, time: &'a str) -> FieldManagerRequest<'a> {
+    fn req<'a>(
+        schema: &'a PatchSchema,
+        manager: &'a str,
+        time: &'a str,
+    ) -> FieldManagerRequest<'a> {
         FieldManagerRequest {
             schema,
             root: DEPLOYMENT,
@@ -1711,12 +1885,17 @@ mod tests {
         let set = FieldSet::from_fields_v1(&v).unwrap();
         assert_eq!(serde_json::to_string(&set.to_fields_v1()).unwrap(), text);
         let paths: Vec<String> = set.paths().iter().map(|p| path_to_string(p)).collect();
-        assert!(paths.contains(&r#".spec.template.spec.containers[name="nginx"].image"#.to_string()), "{paths:?}");
+        assert!(
+            paths.contains(&r#".spec.template.spec.containers[name="nginx"].image"#.to_string()),
+            "{paths:?}"
+        );
         assert!(paths.contains(&r#".spec.template.spec.containers[name="nginx"].ports[containerPort=80,protocol="TCP"]"#.to_string()));
         assert!(paths.contains(&r#".metadata.finalizers[="a"]"#.to_string()));
         assert!(paths.contains(&".metadata.annotations".to_string()));
         // Unknown element types are dropped, malformed ones are errors.
-        assert!(FieldSet::from_fields_v1(&json!({"x:foo": {}, "f:a": {}})).unwrap().has(&[PathElement::Field("a".into())]));
+        assert!(FieldSet::from_fields_v1(&json!({"x:foo": {}, "f:a": {}}))
+            .unwrap()
+            .has(&[PathElement::Field("a".into())]));
         assert!(FieldSet::from_fields_v1(&json!({"k:notjson": {}})).is_err());
         assert!(FieldSet::from_fields_v1(&json!({"f:a": 1})).is_err());
         assert!(FieldSet::from_fields_v1(&json!([])).is_err());
@@ -1733,10 +1912,18 @@ mod tests {
         b.insert(&[f("spec"), f("replicas")]);
         b.insert(&[f("metadata")]);
         assert!(a.union(&b).has(&[f("metadata")]));
-        assert_eq!(a.intersection(&b), b.difference(&field_set_from_paths(&["metadata"])));
+        assert_eq!(
+            a.intersection(&b),
+            b.difference(&field_set_from_paths(&["metadata"]))
+        );
         assert!(!a.difference(&b).has(&[f("spec"), f("replicas")]));
         assert!(a.difference(&b).has(&[f("spec"), f("paused")]));
-        assert!(a.recursive_difference(&field_set_from_paths(&["spec"])).paths().len() == 1);
+        assert!(
+            a.recursive_difference(&field_set_from_paths(&["spec"]))
+                .paths()
+                .len()
+                == 1
+        );
         assert!(FieldSet::new().is_empty());
         let mut root = FieldSet::new();
         root.insert(&[]);
@@ -1746,29 +1933,64 @@ mod tests {
     #[test]
     fn apply_on_create_records_upstream_field_set() {
         let schema = k8s_schema();
-        let out = apply(&Value::Null, &deployment(3, nginx()), &req(&schema, "kubectl", T0), false).unwrap();
+        let out = apply(
+            &Value::Null,
+            &deployment(3, nginx()),
+            &req(&schema, "kubectl", T0),
+            false,
+        )
+        .unwrap();
         assert!(out.changed);
         assert_eq!(out.object["spec"]["replicas"], 3);
         assert_eq!(out.managed_fields.len(), 1);
         let e = &out.managed_fields[0];
-        assert_eq!((e.manager.as_str(), e.operation.as_str(), e.api_version.as_str()), ("kubectl", "Apply", "apps/v1"));
+        assert_eq!(
+            (
+                e.manager.as_str(),
+                e.operation.as_str(),
+                e.api_version.as_str()
+            ),
+            ("kubectl", "Apply", "apps/v1")
+        );
         assert_eq!(e.time.as_deref(), Some(T0));
         assert_eq!(e.fields_type.as_deref(), Some("FieldsV1"));
         let expected = r#"{"f:metadata":{"f:labels":{"f:app":{}}},"f:spec":{"f:replicas":{},"f:selector":{},"f:template":{"f:metadata":{"f:labels":{"f:app":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"nginx\"}":{"f:image":{},"f:name":{},"f:ports":{"k:{\"containerPort\":80,\"protocol\":\"TCP\"}":{"f:containerPort":{},".":{}}},".":{}}}}}}}"#;
-        assert_eq!(serde_json::to_string(e.fields_v1.as_ref().unwrap()).unwrap(), expected);
+        assert_eq!(
+            serde_json::to_string(e.fields_v1.as_ref().unwrap()).unwrap(),
+            expected
+        );
         // The object carries its managed fields.
         assert_eq!(managed_fields_of(&out.object).unwrap(), out.managed_fields);
         let rendered = serde_json::to_value(&out.managed_fields[0]).unwrap();
         let keys: Vec<&String> = rendered.as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["manager", "operation", "apiVersion", "time", "fieldsType", "fieldsV1"]);
+        assert_eq!(
+            keys,
+            [
+                "manager",
+                "operation",
+                "apiVersion",
+                "time",
+                "fieldsType",
+                "fieldsV1"
+            ]
+        );
     }
 
     #[test]
     fn apply_conflicts_with_an_updater_then_force_takes_the_field() {
         let schema = k8s_schema();
         let created = deployment(3, nginx());
-        let entries = update_managed_fields(&Value::Null, &created, &req(&schema, "kubectl-client-side-apply", T0)).unwrap();
-        assert!(owns(&entries, "kubectl-client-side-apply", ".spec.replicas"));
+        let entries = update_managed_fields(
+            &Value::Null,
+            &created,
+            &req(&schema, "kubectl-client-side-apply", T0),
+        )
+        .unwrap();
+        assert!(owns(
+            &entries,
+            "kubectl-client-side-apply",
+            ".spec.replicas"
+        ));
         let mut live = created.clone();
         set_managed_fields(&mut live, &entries);
 
@@ -1779,7 +2001,9 @@ mod tests {
             r#"Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas"#
         );
         assert_eq!(err.http_status(), 409);
-        let ManagedFieldsError::Conflict { conflicts, .. } = &err else { panic!() };
+        let ManagedFieldsError::Conflict { conflicts, .. } = &err else {
+            panic!()
+        };
         assert_eq!(
             conflicts,
             &[FieldConflict {
@@ -1790,10 +2014,21 @@ mod tests {
 
         let out = apply(&live, &config, &req(&schema, "tester", T1), true).unwrap();
         assert_eq!(out.object["spec"]["replicas"], 5);
-        assert_eq!(out.object["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.25");
+        assert_eq!(
+            out.object["spec"]["template"]["spec"]["containers"][0]["image"],
+            "nginx:1.25"
+        );
         assert!(owns(&out.managed_fields, "tester", ".spec.replicas"));
-        assert!(!owns(&out.managed_fields, "kubectl-client-side-apply", ".spec.replicas"));
-        assert!(owns(&out.managed_fields, "kubectl-client-side-apply", ".spec.selector"));
+        assert!(!owns(
+            &out.managed_fields,
+            "kubectl-client-side-apply",
+            ".spec.replicas"
+        ));
+        assert!(owns(
+            &out.managed_fields,
+            "kubectl-client-side-apply",
+            ".spec.selector"
+        ));
         // Apply entries sort before update entries.
         assert_eq!(out.managed_fields[0].operation, "Apply");
     }
@@ -1801,8 +2036,20 @@ mod tests {
     #[test]
     fn applying_the_same_value_shares_ownership() {
         let schema = k8s_schema();
-        let first = apply(&Value::Null, &deployment(3, nginx()), &req(&schema, "a", T0), false).unwrap();
-        let second = apply(&first.object, &deployment(3, nginx()), &req(&schema, "b", T1), false).unwrap();
+        let first = apply(
+            &Value::Null,
+            &deployment(3, nginx()),
+            &req(&schema, "a", T0),
+            false,
+        )
+        .unwrap();
+        let second = apply(
+            &first.object,
+            &deployment(3, nginx()),
+            &req(&schema, "b", T1),
+            false,
+        )
+        .unwrap();
         assert!(!second.changed);
         assert!(owns(&second.managed_fields, "a", ".spec.replicas"));
         assert!(owns(&second.managed_fields, "b", ".spec.replicas"));
@@ -1813,30 +2060,62 @@ mod tests {
         set_managed_fields(&mut expected, &second.managed_fields);
         assert_eq!(second.object, expected);
         // Changing a shared field conflicts with the other applier, who is named without a version.
-        let err = apply(&second.object, &deployment(4, nginx()), &req(&schema, "b", T1), false).unwrap_err();
-        assert_eq!(err.to_string(), r#"Apply failed with 1 conflict: conflict with "a": .spec.replicas"#);
+        let err = apply(
+            &second.object,
+            &deployment(4, nginx()),
+            &req(&schema, "b", T1),
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"Apply failed with 1 conflict: conflict with "a": .spec.replicas"#
+        );
     }
 
     #[test]
     fn fields_no_longer_applied_are_removed_unless_owned_by_others() {
         let schema = k8s_schema();
-        let two = json!([{"name": "nginx", "image": "nginx:1"}, {"name": "sidecar", "image": "side:1"}]);
+        let two =
+            json!([{"name": "nginx", "image": "nginx:1"}, {"name": "sidecar", "image": "side:1"}]);
         let mut config = deployment(3, two);
         config["metadata"]["labels"]["extra"] = json!("x");
         let first = apply(&Value::Null, &config, &req(&schema, "kubectl", T0), false).unwrap();
-        assert_eq!(first.object["spec"]["template"]["spec"]["containers"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            first.object["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
 
         let one = json!([{"name": "nginx", "image": "nginx:1"}]);
-        let second = apply(&first.object, &deployment(3, one.clone()), &req(&schema, "kubectl", T1), false).unwrap();
+        let second = apply(
+            &first.object,
+            &deployment(3, one.clone()),
+            &req(&schema, "kubectl", T1),
+            false,
+        )
+        .unwrap();
         assert_eq!(second.object["spec"]["template"]["spec"]["containers"], one);
         assert_eq!(second.object["metadata"]["labels"], json!({"app": "nginx"}));
-        assert!(!owns(&second.managed_fields, "kubectl", r#".spec.template.spec.containers[name="sidecar"]"#));
+        assert!(!owns(
+            &second.managed_fields,
+            "kubectl",
+            r#".spec.template.spec.containers[name="sidecar"]"#
+        ));
 
         // When another applier also applies the sidecar, it stays.
         let other = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "nginx"},
             "spec": {"template": {"spec": {"containers": [{"name": "sidecar", "image": "side:1"}]}}}});
         let shared = apply(&first.object, &other, &req(&schema, "mesh", T1), false).unwrap();
-        let third = apply(&shared.object, &deployment(3, one), &req(&schema, "kubectl", T1), false).unwrap();
+        let third = apply(
+            &shared.object,
+            &deployment(3, one),
+            &req(&schema, "kubectl", T1),
+            false,
+        )
+        .unwrap();
         let names: Vec<&str> = third.object["spec"]["template"]["spec"]["containers"]
             .as_array()
             .unwrap()
@@ -1844,47 +2123,91 @@ mod tests {
             .map(|c| c["name"].as_str().unwrap())
             .collect();
         assert_eq!(names, ["nginx", "sidecar"]);
-        assert!(owns(&third.managed_fields, "mesh", r#".spec.template.spec.containers[name="sidecar"]"#));
+        assert!(owns(
+            &third.managed_fields,
+            "mesh",
+            r#".spec.template.spec.containers[name="sidecar"]"#
+        ));
     }
 
     #[test]
     fn fields_set_by_others_survive_an_apply() {
         let schema = k8s_schema();
-        let first = apply(&Value::Null, &deployment(3, nginx()), &req(&schema, "kubectl", T0), false).unwrap();
+        let first = apply(
+            &Value::Null,
+            &deployment(3, nginx()),
+            &req(&schema, "kubectl", T0),
+            false,
+        )
+        .unwrap();
         // A controller sets status and an annotation through updates.
         let mut edited = first.object.clone();
         edited["status"] = json!({"replicas": 3});
         edited["metadata"]["annotations"] = json!({"note": "hi"});
-        let entries = update_managed_fields(&first.object, &edited, &req(&schema, "controller", T1)).unwrap();
+        let entries =
+            update_managed_fields(&first.object, &edited, &req(&schema, "controller", T1)).unwrap();
         assert!(owns(&entries, "controller", ".status.replicas"));
         assert!(owns(&entries, "controller", ".metadata.annotations.note"));
-        assert!(owns(&entries, "controller", ".metadata.annotations"), "a new map is owned itself");
-        assert!(!owns(&entries, "controller", ".status"), "a new struct field is not");
+        assert!(
+            owns(&entries, "controller", ".metadata.annotations"),
+            "a new map is owned itself"
+        );
+        assert!(
+            !owns(&entries, "controller", ".status"),
+            "a new struct field is not"
+        );
         assert!(owns(&entries, "kubectl", ".spec.replicas"));
         set_managed_fields(&mut edited, &entries);
-        let out = apply(&edited, &deployment(3, nginx()), &req(&schema, "kubectl", T1), false).unwrap();
+        let out = apply(
+            &edited,
+            &deployment(3, nginx()),
+            &req(&schema, "kubectl", T1),
+            false,
+        )
+        .unwrap();
         assert!(!out.changed);
         assert_eq!(out.object["status"], json!({"replicas": 3}));
         assert_eq!(out.object["metadata"]["annotations"], json!({"note": "hi"}));
         let e = entry(&out.managed_fields, "controller");
-        assert_eq!((e.operation.as_str(), e.time.as_deref()), ("Update", Some(T1)));
+        assert_eq!(
+            (e.operation.as_str(), e.time.as_deref()),
+            ("Update", Some(T1))
+        );
     }
 
     #[test]
     fn an_update_takes_fields_from_an_applier() {
         let schema = k8s_schema();
-        let first = apply(&Value::Null, &deployment(3, nginx()), &req(&schema, "kubectl", T0), false).unwrap();
+        let first = apply(
+            &Value::Null,
+            &deployment(3, nginx()),
+            &req(&schema, "kubectl", T0),
+            false,
+        )
+        .unwrap();
         let mut edited = first.object.clone();
         edited["spec"]["replicas"] = json!(7);
         edited["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:2");
-        let entries = update_managed_fields(&first.object, &edited, &req(&schema, "kubectl-edit", T1)).unwrap();
+        let entries =
+            update_managed_fields(&first.object, &edited, &req(&schema, "kubectl-edit", T1))
+                .unwrap();
         assert!(owns(&entries, "kubectl-edit", ".spec.replicas"));
-        assert!(owns(&entries, "kubectl-edit", r#".spec.template.spec.containers[name="nginx"].image"#));
+        assert!(owns(
+            &entries,
+            "kubectl-edit",
+            r#".spec.template.spec.containers[name="nginx"].image"#
+        ));
         assert!(!owns(&entries, "kubectl", ".spec.replicas"));
         assert!(owns(&entries, "kubectl", ".spec.selector"));
         // Re-applying the old value is now a conflict with the editor.
         set_managed_fields(&mut edited, &entries);
-        let err = apply(&edited, &deployment(3, nginx()), &req(&schema, "kubectl", T1), false).unwrap_err();
+        let err = apply(
+            &edited,
+            &deployment(3, nginx()),
+            &req(&schema, "kubectl", T1),
+            false,
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "Apply failed with 2 conflicts: conflicts with \"kubectl-edit\" using apps/v1:\n- .spec.replicas\n- .spec.template.spec.containers[name=\"nginx\"].image"
@@ -1892,13 +2215,18 @@ mod tests {
         // A second update by the same manager keeps what it owned.
         let mut again = edited.clone();
         again["spec"]["paused"] = json!(true);
-        let entries = update_managed_fields(&edited, &again, &req(&schema, "kubectl-edit", T1)).unwrap();
+        let entries =
+            update_managed_fields(&edited, &again, &req(&schema, "kubectl-edit", T1)).unwrap();
         assert!(owns(&entries, "kubectl-edit", ".spec.replicas"));
         assert!(owns(&entries, "kubectl-edit", ".spec.paused"));
         // Removing a field takes it from its owner.
         let mut removed = again.clone();
-        removed["spec"].as_object_mut().unwrap().shift_remove("paused");
-        let entries = update_managed_fields(&again, &removed, &req(&schema, "someone", T1)).unwrap();
+        removed["spec"]
+            .as_object_mut()
+            .unwrap()
+            .shift_remove("paused");
+        let entries =
+            update_managed_fields(&again, &removed, &req(&schema, "someone", T1)).unwrap();
         assert!(!owns(&entries, "kubectl-edit", ".spec.paused"));
         assert!(entries.iter().all(|e| e.manager != "someone"));
     }
@@ -1916,7 +2244,10 @@ mod tests {
         let entries = update_managed_fields(&created, &status, &request).unwrap();
         let e = entry(&entries, "kube-controller-manager");
         assert_eq!(e.subresource.as_deref(), Some("status"));
-        assert_eq!(serde_json::to_string(e.fields_v1.as_ref().unwrap()).unwrap(), r#"{"f:status":{"f:replicas":{}}}"#);
+        assert_eq!(
+            serde_json::to_string(e.fields_v1.as_ref().unwrap()).unwrap(),
+            r#"{"f:status":{"f:replicas":{}}}"#
+        );
         // Managed fields written by the client are taken as they are.
         let mut mine = created.clone();
         let custom = vec![ManagedFieldsEntry {
@@ -1938,7 +2269,11 @@ mod tests {
         let mut config = deployment(1, json!([{"name": "a", "image": "a"}]));
         config["metadata"]["finalizers"] = json!(["x", "y"]);
         let out = apply(&Value::Null, &config, &req(&schema, "m1", T0), false).unwrap();
-        assert!(owns(&out.managed_fields, "m1", r#".metadata.finalizers[="x"]"#));
+        assert!(owns(
+            &out.managed_fields,
+            "m1",
+            r#".metadata.finalizers[="x"]"#
+        ));
         // Another manager adds a container and a finalizer; items merge, order follows the applier.
         let mut other = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "nginx", "finalizers": ["z"]},
             "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "c"}, {"name": "a", "image": "a"}]}}}});
@@ -1950,9 +2285,20 @@ mod tests {
             .map(|c| c["name"].as_str().unwrap())
             .collect();
         assert_eq!(names, ["c", "a"]);
-        assert_eq!(out2.object["metadata"]["finalizers"], json!(["x", "y", "z"]));
-        assert!(owns(&out2.managed_fields, "m1", r#".spec.template.spec.containers[name="a"].image"#));
-        assert!(owns(&out2.managed_fields, "m2", r#".spec.template.spec.containers[name="a"].image"#));
+        assert_eq!(
+            out2.object["metadata"]["finalizers"],
+            json!(["x", "y", "z"])
+        );
+        assert!(owns(
+            &out2.managed_fields,
+            "m1",
+            r#".spec.template.spec.containers[name="a"].image"#
+        ));
+        assert!(owns(
+            &out2.managed_fields,
+            "m2",
+            r#".spec.template.spec.containers[name="a"].image"#
+        ));
         // Changing a shared item's field conflicts with the other owner.
         other["spec"]["template"]["spec"]["containers"][1]["image"] = json!("a2");
         let err = apply(&out2.object, &other, &req(&schema, "m2", T1), false).unwrap_err();
@@ -1962,9 +2308,14 @@ mod tests {
         );
         // Tolerations are atomic: the list is one field.
         let mut tol = deployment(1, json!([{"name": "a", "image": "a"}]));
-        tol["spec"]["template"]["spec"]["tolerations"] = json!([{"key": "k", "operator": "Exists"}]);
+        tol["spec"]["template"]["spec"]["tolerations"] =
+            json!([{"key": "k", "operator": "Exists"}]);
         let out3 = apply(&Value::Null, &tol, &req(&schema, "m1", T0), false).unwrap();
-        assert!(owns(&out3.managed_fields, "m1", ".spec.template.spec.tolerations"));
+        assert!(owns(
+            &out3.managed_fields,
+            "m1",
+            ".spec.template.spec.tolerations"
+        ));
     }
 
     #[test]
@@ -1973,7 +2324,10 @@ mod tests {
         let r = req(&schema, "m", T0);
         let mut with_mf = deployment(1, nginx());
         with_mf["metadata"]["managedFields"] = json!([]);
-        assert_eq!(apply(&Value::Null, &with_mf, &r, false).unwrap_err(), ManagedFieldsError::ManagedFieldsInConfiguration);
+        assert_eq!(
+            apply(&Value::Null, &with_mf, &r, false).unwrap_err(),
+            ManagedFieldsError::ManagedFieldsInConfiguration
+        );
         let mut wrong_version = deployment(1, nginx());
         wrong_version["apiVersion"] = json!("apps/v1beta1");
         assert_eq!(
@@ -1981,20 +2335,38 @@ mod tests {
             "Incorrect version specified in apply patch. Specified patch version: apps/v1beta1, expected: apps/v1"
         );
         assert_eq!(
-            apply(&Value::Null, &deployment(1, nginx()), &req(&schema, "", T0), false).unwrap_err(),
+            apply(
+                &Value::Null,
+                &deployment(1, nginx()),
+                &req(&schema, "", T0),
+                false
+            )
+            .unwrap_err(),
             ManagedFieldsError::MissingManager
         );
         let dup = deployment(1, json!([{"name": "a"}, {"name": "a"}]));
         let err = apply(&Value::Null, &dup, &r, false).unwrap_err();
-        assert!(err.to_string().contains(r#"duplicate entries for key [name="a"]"#), "{err}");
+        assert!(
+            err.to_string()
+                .contains(r#"duplicate entries for key [name="a"]"#),
+            "{err}"
+        );
         assert_eq!(err.http_status(), 422);
         let keyless = deployment(1, json!([{"image": "a"}]));
         let err = apply(&Value::Null, &keyless, &r, false).unwrap_err();
-        assert!(err.to_string().contains("omits key field \"name\""), "{err}");
+        assert!(
+            err.to_string().contains("omits key field \"name\""),
+            "{err}"
+        );
         assert!(apply(&Value::Null, &json!([1]), &r, false).is_err());
         let mut bad_live = deployment(1, nginx());
         bad_live["metadata"]["managedFields"] = json!([{"manager": "x", "operation": "Bogus", "apiVersion": "v1", "fieldsType": "FieldsV1"}]);
-        assert_eq!(apply(&bad_live, &deployment(1, nginx()), &r, false).unwrap_err().http_status(), 500);
+        assert_eq!(
+            apply(&bad_live, &deployment(1, nginx()), &r, false)
+                .unwrap_err()
+                .http_status(),
+            500
+        );
     }
 
     #[test]
@@ -2024,28 +2396,56 @@ mod tests {
             let mut prev = obj.clone();
             set_managed_fields(&mut prev, &entries);
             let time = format!("2024-01-01T00:00:{i:02}Z");
-            entries = update_managed_fields(&prev, &next, &req(&schema, &format!("m{i:02}"), &time)).unwrap();
+            entries =
+                update_managed_fields(&prev, &next, &req(&schema, &format!("m{i:02}"), &time))
+                    .unwrap();
             obj = next;
         }
         let updaters: Vec<&str> = entries.iter().map(|e| e.manager.as_str()).collect();
         assert_eq!(updaters.len(), MAX_UPDATE_MANAGERS, "{updaters:?}");
         assert!(updaters.contains(&ANCIENT_CHANGES_MANAGER));
-        assert!(!updaters.contains(&"m00") && !updaters.contains(&"m01") && !updaters.contains(&"m02"));
-        assert!(owns(&entries, ANCIENT_CHANGES_MANAGER, ".metadata.labels.l0"));
-        assert!(owns(&entries, ANCIENT_CHANGES_MANAGER, ".metadata.labels.l2"));
+        assert!(
+            !updaters.contains(&"m00") && !updaters.contains(&"m01") && !updaters.contains(&"m02")
+        );
+        assert!(owns(
+            &entries,
+            ANCIENT_CHANGES_MANAGER,
+            ".metadata.labels.l0"
+        ));
+        assert!(owns(
+            &entries,
+            ANCIENT_CHANGES_MANAGER,
+            ".metadata.labels.l2"
+        ));
     }
 
     #[test]
     fn fields_of_objects_without_managed_fields_belong_to_before_first_apply() {
         let schema = k8s_schema();
         let legacy = deployment(3, nginx());
-        let err = apply(&legacy, &deployment(5, nginx()), &req(&schema, "helm", T1), false).unwrap_err();
+        let err = apply(
+            &legacy,
+            &deployment(5, nginx()),
+            &req(&schema, "helm", T1),
+            false,
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             r#"Apply failed with 1 conflict: conflict with "before-first-apply" using apps/v1: .spec.replicas"#
         );
-        let out = apply(&legacy, &deployment(3, nginx()), &req(&schema, "helm", T1), false).unwrap();
-        assert!(owns(&out.managed_fields, BEFORE_FIRST_APPLY_MANAGER, ".spec.replicas"));
+        let out = apply(
+            &legacy,
+            &deployment(3, nginx()),
+            &req(&schema, "helm", T1),
+            false,
+        )
+        .unwrap();
+        assert!(owns(
+            &out.managed_fields,
+            BEFORE_FIRST_APPLY_MANAGER,
+            ".spec.replicas"
+        ));
         assert!(owns(&out.managed_fields, "helm", ".spec.replicas"));
     }
 
@@ -2056,30 +2456,55 @@ mod tests {
         let config = deployment(3, nginx());
         let mut created = config.clone();
         created["metadata"]["annotations"] = json!({LAST_APPLIED_ANNOTATION: go_json(&config)});
-        let entries = update_managed_fields(&Value::Null, &created, &req(&schema, "kubectl-client-side-apply", T0)).unwrap();
+        let entries = update_managed_fields(
+            &Value::Null,
+            &created,
+            &req(&schema, "kubectl-client-side-apply", T0),
+        )
+        .unwrap();
         let mut live = created.clone();
         set_managed_fields(&mut live, &entries);
 
         // Another manager would conflict...
         let new_config = deployment(5, nginx());
         let err = apply(&live, &new_config, &req(&schema, "someone", T1), false).unwrap_err();
-        assert!(err.to_string().contains(r#"conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas"#));
+        assert!(err.to_string().contains(
+            r#"conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas"#
+        ));
         // ...but `kubectl apply --server-side` takes over what the last client-side apply set.
-        let out = apply(&live, &new_config, &req(&schema, KUBECTL_MANAGER, T1), false).unwrap();
+        let out = apply(
+            &live,
+            &new_config,
+            &req(&schema, KUBECTL_MANAGER, T1),
+            false,
+        )
+        .unwrap();
         assert_eq!(out.object["spec"]["replicas"], 5);
         assert!(owns(&out.managed_fields, KUBECTL_MANAGER, ".spec.replicas"));
-        assert!(!owns(&out.managed_fields, "kubectl-client-side-apply", ".spec.replicas"));
+        assert!(!owns(
+            &out.managed_fields,
+            "kubectl-client-side-apply",
+            ".spec.replicas"
+        ));
         let annotation = last_applied(&out.object).unwrap();
         assert_eq!(annotation, go_json(&new_config));
-        assert!(annotation.starts_with(r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"labels""#));
+        assert!(annotation
+            .starts_with(r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"labels""#));
 
         // A field someone changed since the last client-side apply still conflicts.
         let mut edited = live.clone();
         set_managed_fields(&mut edited, &[]);
         edited["spec"]["replicas"] = json!(4);
-        let entries = update_managed_fields(&live, &edited, &req(&schema, "kubectl-edit", T1)).unwrap();
+        let entries =
+            update_managed_fields(&live, &edited, &req(&schema, "kubectl-edit", T1)).unwrap();
         set_managed_fields(&mut edited, &entries);
-        let err = apply(&edited, &new_config, &req(&schema, KUBECTL_MANAGER, T1), false).unwrap_err();
+        let err = apply(
+            &edited,
+            &new_config,
+            &req(&schema, KUBECTL_MANAGER, T1),
+            false,
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             r#"Apply failed with 1 conflict: conflict with "kubectl-edit" using apps/v1: .spec.replicas"#
@@ -2089,8 +2514,14 @@ mod tests {
     #[test]
     fn conflict_messages_for_several_managers() {
         let err = conflict_error(&[
-            (manager_identifier("b", OPERATION_UPDATE, "v1", Some("status")), field_set_from_paths(&["status.x"])),
-            (manager_identifier("a", OPERATION_APPLY, "v1", None), field_set_from_paths(&["spec.y", "spec.z"])),
+            (
+                manager_identifier("b", OPERATION_UPDATE, "v1", Some("status")),
+                field_set_from_paths(&["status.x"]),
+            ),
+            (
+                manager_identifier("a", OPERATION_APPLY, "v1", None),
+                field_set_from_paths(&["spec.y", "spec.z"]),
+            ),
         ]);
         assert_eq!(
             err.to_string(),

@@ -115,20 +115,36 @@ impl FieldPatchMetadata {
         if let Some(keys) = (!self.list_map_keys.is_empty()).then_some(self.list_map_keys) {
             out.insert(
                 LIST_MAP_KEYS_EXTENSION.to_string(),
-                Value::Array(keys.iter().map(|k| Value::String((*k).to_string())).collect()),
+                Value::Array(
+                    keys.iter()
+                        .map(|k| Value::String((*k).to_string()))
+                        .collect(),
+                ),
             );
         }
         if let Some(t) = self.list_type {
-            out.insert(LIST_TYPE_EXTENSION.to_string(), Value::String(t.as_str().to_string()));
+            out.insert(
+                LIST_TYPE_EXTENSION.to_string(),
+                Value::String(t.as_str().to_string()),
+            );
         }
         if let Some(t) = self.map_type {
-            out.insert(MAP_TYPE_EXTENSION.to_string(), Value::String(t.as_str().to_string()));
+            out.insert(
+                MAP_TYPE_EXTENSION.to_string(),
+                Value::String(t.as_str().to_string()),
+            );
         }
         if let Some(k) = self.patch_merge_key {
-            out.insert(PATCH_MERGE_KEY_EXTENSION.to_string(), Value::String(k.to_string()));
+            out.insert(
+                PATCH_MERGE_KEY_EXTENSION.to_string(),
+                Value::String(k.to_string()),
+            );
         }
         if let Some(s) = self.patch_strategy {
-            out.insert(PATCH_STRATEGY_EXTENSION.to_string(), Value::String(s.to_string()));
+            out.insert(
+                PATCH_STRATEGY_EXTENSION.to_string(),
+                Value::String(s.to_string()),
+            );
         }
         out
     }
@@ -163,7 +179,10 @@ pub fn patch_merge_key(definition: &str, field: &str) -> Option<&'static str> {
 /// The map type upstream declares on a whole definition (`x-kubernetes-map-type` at the
 /// top of its schema, e.g. `LabelSelector` and `OwnerReference` are atomic).
 pub fn definition_map_type(definition: &str) -> Option<MapType> {
-    ATOMIC_DEFINITIONS.binary_search(&definition).ok().map(|_| MapType::Atomic)
+    ATOMIC_DEFINITIONS
+        .binary_search(&definition)
+        .ok()
+        .map(|_| MapType::Atomic)
 }
 
 /// Defaults upstream declares (`+default`) on fields that key associative lists, as
@@ -710,27 +729,63 @@ mod tests {
             let r = lookup(d, f).unwrap_or_else(|| panic!("{d}.{f} missing"));
             (r.patch_strategy, r.patch_merge_key)
         };
-        assert_eq!(c("io.k8s.api.core.v1.PodSpec", "containers"), (Some("merge"), Some("name")));
-        assert_eq!(c("io.k8s.api.core.v1.PodSpec", "initContainers"), (Some("merge"), Some("name")));
+        assert_eq!(
+            c("io.k8s.api.core.v1.PodSpec", "containers"),
+            (Some("merge"), Some("name"))
+        );
+        assert_eq!(
+            c("io.k8s.api.core.v1.PodSpec", "initContainers"),
+            (Some("merge"), Some("name"))
+        );
         assert_eq!(
             c("io.k8s.api.core.v1.PodSpec", "volumes"),
             (Some("merge,retainKeys"), Some("name"))
         );
-        assert_eq!(c("io.k8s.api.core.v1.Container", "ports"), (Some("merge"), Some("containerPort")));
-        assert_eq!(c("io.k8s.api.core.v1.Container", "env"), (Some("merge"), Some("name")));
-        assert_eq!(c("io.k8s.api.core.v1.Container", "volumeMounts"), (Some("merge"), Some("mountPath")));
-        assert_eq!(c("io.k8s.api.core.v1.ServiceSpec", "ports"), (Some("merge"), Some("port")));
-        assert_eq!(c("io.k8s.api.core.v1.NodeStatus", "addresses"), (Some("merge"), Some("type")));
-        assert_eq!(c("io.k8s.api.core.v1.PodStatus", "conditions"), (Some("merge"), Some("type")));
-        assert_eq!(c("io.k8s.api.apps.v1.DeploymentStatus", "conditions"), (Some("merge"), Some("type")));
-        assert_eq!(c("io.k8s.api.apps.v1.DeploymentSpec", "strategy"), (Some("retainKeys"), None));
-        assert_eq!(c("io.k8s.api.policy.v1.PodDisruptionBudgetSpec", "selector"), (Some("replace"), None));
+        assert_eq!(
+            c("io.k8s.api.core.v1.Container", "ports"),
+            (Some("merge"), Some("containerPort"))
+        );
+        assert_eq!(
+            c("io.k8s.api.core.v1.Container", "env"),
+            (Some("merge"), Some("name"))
+        );
+        assert_eq!(
+            c("io.k8s.api.core.v1.Container", "volumeMounts"),
+            (Some("merge"), Some("mountPath"))
+        );
+        assert_eq!(
+            c("io.k8s.api.core.v1.ServiceSpec", "ports"),
+            (Some("merge"), Some("port"))
+        );
+        assert_eq!(
+            c("io.k8s.api.core.v1.NodeStatus", "addresses"),
+            (Some("merge"), Some("type"))
+        );
+        assert_eq!(
+            c("io.k8s.api.core.v1.PodStatus", "conditions"),
+            (Some("merge"), Some("type"))
+        );
+        assert_eq!(
+            c("io.k8s.api.apps.v1.DeploymentStatus", "conditions"),
+            (Some("merge"), Some("type"))
+        );
+        assert_eq!(
+            c("io.k8s.api.apps.v1.DeploymentSpec", "strategy"),
+            (Some("retainKeys"), None)
+        );
+        assert_eq!(
+            c("io.k8s.api.policy.v1.PodDisruptionBudgetSpec", "selector"),
+            (Some("replace"), None)
+        );
         let meta = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
         assert_eq!(c(meta, "finalizers"), (Some("merge"), None));
         assert_eq!(c(meta, "ownerReferences"), (Some("merge"), Some("uid")));
         // Tolerations carry no patch strategy upstream: they are replaced whole.
         let tol = lookup("io.k8s.api.core.v1.PodSpec", "tolerations").unwrap();
-        assert_eq!((tol.patch_strategy, tol.list_type), (None, Some(ListType::Atomic)));
+        assert_eq!(
+            (tol.patch_strategy, tol.list_type),
+            (None, Some(ListType::Atomic))
+        );
         let tsc = lookup("io.k8s.api.core.v1.PodSpec", "topologySpreadConstraints").unwrap();
         assert_eq!(tsc.list_map_keys, &["topologyKey", "whenUnsatisfiable"]);
         assert_eq!(lookup("io.k8s.api.core.v1.PodSpec", "hostname"), None);
@@ -739,10 +794,18 @@ mod tests {
             Some(MapType::Atomic)
         );
         assert_eq!(definition_map_type("io.k8s.api.core.v1.PodSpec"), None);
-        assert!(fields_of("io.k8s.api.core.v1.PodSpec").iter().any(|r| r.field == "volumes"));
+        assert!(fields_of("io.k8s.api.core.v1.PodSpec")
+            .iter()
+            .any(|r| r.field == "volumes"));
         assert!(fields_of("io.k8s.api.core.v1.NoSuchThing").is_empty());
-        assert_eq!(list_key_default("io.k8s.api.core.v1.ContainerPort", "protocol"), Some("TCP"));
-        assert_eq!(list_key_default("io.k8s.api.core.v1.ContainerPort", "name"), None);
+        assert_eq!(
+            list_key_default("io.k8s.api.core.v1.ContainerPort", "protocol"),
+            Some("TCP")
+        );
+        assert_eq!(
+            list_key_default("io.k8s.api.core.v1.ContainerPort", "name"),
+            None
+        );
     }
 
     #[test]

@@ -114,7 +114,9 @@ pub enum PatchError {
     #[error("invalid value for special key: $patch")]
     InvalidDirectiveValue,
     /// The `$retainKeys` lists of the two halves of a three-way patch differ.
-    #[error("{0} and {1} are not deep equal: this may happen when calculating the 3-way diff patch")]
+    #[error(
+        "{0} and {1} are not deep equal: this may happen when calculating the 3-way diff patch"
+    )]
     RetainKeysMismatch(String, String),
     /// An item of a merged list, while checking a three-way patch for conflicts, is not a map.
     #[error("invalid element type in merging list:{0}")]
@@ -383,7 +385,8 @@ impl<'a> SchemaNode<'a> {
         if let Some(p) = v.get("properties").and_then(|p| p.get(name)) {
             return Some((p, node.definition));
         }
-        node.members().find_map(|m| m.find_property(name, depth + 1))
+        node.members()
+            .find_map(|m| m.find_property(name, depth + 1))
     }
 
     fn additional_properties(&self, depth: usize) -> Option<SchemaNode<'a>> {
@@ -399,7 +402,9 @@ impl<'a> SchemaNode<'a> {
                 definition: None,
             }),
             Some(Value::Bool(true)) => Some(node.schema.unknown()),
-            _ => node.members().find_map(|m| m.additional_properties(depth + 1)),
+            _ => node
+                .members()
+                .find_map(|m| m.additional_properties(depth + 1)),
         }
     }
 
@@ -517,7 +522,12 @@ impl FieldMeta {
             list_map_keys: schema
                 .get(merge_keys::LIST_MAP_KEYS_EXTENSION)
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default(),
             map_type: s(merge_keys::MAP_TYPE_EXTENSION).and_then(MapType::parse),
         }
@@ -561,7 +571,10 @@ impl FieldMeta {
             [one] => Ok((false, one)),
             [a, b] if *a == RETAIN_KEYS_STRATEGY => Ok((true, b)),
             [a, b] if *b == RETAIN_KEYS_STRATEGY => Ok((true, a)),
-            _ => Err(PatchError::UnexpectedPatchStrategy(format!("[{}]", parts.join(" ")))),
+            _ => Err(PatchError::UnexpectedPatchStrategy(format!(
+                "[{}]",
+                parts.join(" ")
+            ))),
         }
     }
 
@@ -659,7 +672,8 @@ pub(crate) fn values_equal(a: &Value, b: &Value) -> bool {
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
         }
         _ => a == b,
     }
@@ -691,7 +705,10 @@ pub(crate) fn go_fmt(v: &Value) -> String {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            let parts: Vec<String> = keys.iter().map(|k| format!("{k}:{}", go_fmt(&m[k.as_str()]))).collect();
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{k}:{}", go_fmt(&m[k.as_str()])))
+                .collect();
             format!("map[{}]", parts.join(" "))
         }
     }
@@ -700,7 +717,10 @@ pub(crate) fn go_fmt(v: &Value) -> String {
 fn go_fmt_map(m: &Map<String, Value>) -> String {
     let mut keys: Vec<&String> = m.keys().collect();
     keys.sort();
-    let parts: Vec<String> = keys.iter().map(|k| format!("{k}:{}", go_fmt(&m[k.as_str()]))).collect();
+    let parts: Vec<String> = keys
+        .iter()
+        .map(|k| format!("{k}:{}", go_fmt(&m[k.as_str()])))
+        .collect();
     format!("map[{}]", parts.join(" "))
 }
 
@@ -755,7 +775,9 @@ fn object_or_empty(v: &Value) -> Result<Map<String, Value>, PatchError> {
 fn extract_key<'k>(s: &'k str, prefix: &str) -> Result<&'k str, PatchError> {
     match s.split_once('/') {
         Some((p, rest)) if p == prefix => Ok(rest),
-        _ if prefix == DELETE_FROM_PRIMITIVE_LIST_PREFIX => Err(PatchError::BadPatchFormatForPrimitiveList),
+        _ if prefix == DELETE_FROM_PRIMITIVE_LIST_PREFIX => {
+            Err(PatchError::BadPatchFormatForPrimitiveList)
+        }
         _ => Err(PatchError::BadPatchFormatForSetElementOrderList),
     }
 }
@@ -774,7 +796,9 @@ fn remove_directives(v: Value) -> Option<Value> {
                 .collect();
             Some(Value::Object(cleaned))
         }
-        Value::Array(a) => Some(Value::Array(a.into_iter().filter_map(remove_directives).collect())),
+        Value::Array(a) => Some(Value::Array(
+            a.into_iter().filter_map(remove_directives).collect(),
+        )),
         other => Some(other),
     }
 }
@@ -956,7 +980,10 @@ fn apply_retain_keys_directive(
     if !options.merge_parallel_list {
         match original.get(RETAIN_KEYS_DIRECTIVE) {
             Some(existing) if !values_equal(existing, &retain) => {
-                return Err(PatchError::RetainKeysMismatch(go_fmt(existing), go_fmt(&retain)));
+                return Err(PatchError::RetainKeysMismatch(
+                    go_fmt(existing),
+                    go_fmt(&retain),
+                ));
             }
             Some(_) => {}
             None => {
@@ -1032,7 +1059,11 @@ fn merge_patch_into_original(
         let (child, meta) = node.field(&field);
         let (_, strategy) = meta.patch_strategies()?;
         let merge_key = meta.merge_key().to_string();
-        validate_patch_with_set_order_list(patch_list.as_deref().unwrap_or(&[]), &order, &merge_key)?;
+        validate_patch_with_set_order_list(
+            patch_list.as_deref().unwrap_or(&[]),
+            &order,
+            &merge_key,
+        )?;
 
         let mut server_order = original_list.clone().unwrap_or_default();
         let merged = match (&original_list, &patch_list) {
@@ -1070,7 +1101,14 @@ fn merge_patch_into_original(
         } else {
             partition_maps_by_present_in_list(merged, &order, &merge_key)?
         };
-        let both = normalize_element_order(patch_items, server_only, &order, &server_order, &merge_key, kind)?;
+        let both = normalize_element_order(
+            patch_items,
+            server_only,
+            &order,
+            &server_order,
+            &merge_key,
+            kind,
+        )?;
         original.insert(field.clone(), Value::Array(both));
         patch.shift_remove(&field);
     }
@@ -1139,8 +1177,16 @@ fn merge_slice_handler(
     is_delete_list: bool,
     options: MergeOptions,
 ) -> Result<Vec<Value>, PatchError> {
-    merge_slice_handler_with_view(original, patch, items, strategy, merge_key, is_delete_list, options)
-        .map(|(merged, _)| merged)
+    merge_slice_handler_with_view(
+        original,
+        patch,
+        items,
+        strategy,
+        merge_key,
+        is_delete_list,
+        options,
+    )
+    .map(|(merged, _)| merged)
 }
 
 /// As [`merge_slice_handler`], also returning the original list as upstream sees it after the
@@ -1241,9 +1287,16 @@ fn merge_slice(
         if merge_key.is_empty() {
             return Err(PatchError::MissingMergeKeyForList(items.name().to_string()));
         }
-        let (original, patch) = merge_slice_with_special_elements(original, patch, merge_key, &mut view)?;
-        let merged =
-            merge_slice_without_special_elements(original.clone(), &patch, merge_key, items, options, &mut view)?;
+        let (original, patch) =
+            merge_slice_with_special_elements(original, patch, merge_key, &mut view)?;
+        let merged = merge_slice_without_special_elements(
+            original.clone(),
+            &patch,
+            merge_key,
+            items,
+            options,
+            &mut view,
+        )?;
         (merged, original, patch)
     };
     let (patch_items, server_only) = if merge_key.is_empty() {
@@ -1251,7 +1304,14 @@ fn merge_slice(
     } else {
         partition_maps_by_present_in_list(merged, &patch, merge_key)?
     };
-    let result = normalize_element_order(patch_items, server_only, &patch, &server_order, merge_key, kind)?;
+    let result = normalize_element_order(
+        patch_items,
+        server_only,
+        &patch,
+        &server_order,
+        merge_key,
+        kind,
+    )?;
     Ok((result, view.backing))
 }
 
@@ -1352,7 +1412,11 @@ fn merge_slice_without_special_elements(
     Ok(original)
 }
 
-fn find_map_in_slice(list: &[Value], key: &str, value: &Value) -> Result<Option<usize>, PatchError> {
+fn find_map_in_slice(
+    list: &[Value],
+    key: &str,
+    value: &Value,
+) -> Result<Option<usize>, PatchError> {
     for (i, v) in list.iter().enumerate() {
         let Some(m) = v.as_object() else {
             return Err(PatchError::ListItemNotAMap(i));
@@ -1371,8 +1435,12 @@ fn delete_from_slice(current: Vec<Value>, to_delete: &[Value]) -> Vec<Value> {
         .collect()
 }
 
-fn partition_primitives_by_present_in_list(list: Vec<Value>, by: &[Value]) -> (Vec<Value>, Vec<Value>) {
-    list.into_iter().partition(|v| by.iter().any(|w| values_equal(v, w)))
+fn partition_primitives_by_present_in_list(
+    list: Vec<Value>,
+    by: &[Value],
+) -> (Vec<Value>, Vec<Value>) {
+    list.into_iter()
+        .partition(|v| by.iter().any(|w| values_equal(v, w)))
 }
 
 fn partition_maps_by_present_in_list(
@@ -1410,7 +1478,13 @@ fn normalize_element_order(
 ) -> Result<Vec<Value>, PatchError> {
     let patch = normalize_slice_order(patch, patch_order, merge_key, kind)?;
     let server_only = normalize_slice_order(server_only, server_order, merge_key, kind)?;
-    Ok(merge_sorted_slice(server_only, patch, server_order, merge_key, kind))
+    Ok(merge_sorted_slice(
+        server_only,
+        patch,
+        server_order,
+        merge_key,
+        kind,
+    ))
 }
 
 /// The position of `item` in `list`: by merge key for objects, by value otherwise.
@@ -1420,11 +1494,12 @@ fn index_in(list: &[Value], item: &Value, merge_key: &str, kind: Kind) -> Option
             v.as_object().and_then(|m| m.get(merge_key))
         }
         let wanted = key_of(item, merge_key);
-        list.iter().position(|v| match (key_of(v, merge_key), wanted) {
-            (Some(a), Some(b)) => values_equal(a, b),
-            (None, None) => true,
-            _ => false,
-        })
+        list.iter()
+            .position(|v| match (key_of(v, merge_key), wanted) {
+                (Some(a), Some(b)) => values_equal(a, b),
+                (None, None) => true,
+                _ => false,
+            })
     } else {
         list.iter().position(|v| values_equal(v, item))
     }
@@ -1478,7 +1553,12 @@ fn normalize_slice_order(
     };
     let mut keyed: Vec<(usize, Value)> = to_sort
         .into_iter()
-        .map(|v| (index_in(order, &v, merge_key, kind).unwrap_or(usize::MAX), v))
+        .map(|v| {
+            (
+                index_in(order, &v, merge_key, kind).unwrap_or(usize::MAX),
+                v,
+            )
+        })
         .collect();
     keyed.sort_by_key(|(i, _)| *i);
     let mut out: Vec<Value> = keyed.into_iter().map(|(_, v)| v).collect();
@@ -1678,21 +1758,40 @@ fn diff_maps(
                         build_retain_keys_directive: retain,
                         ..options
                     };
-                    let (add, delete, order) = diff_lists(o, m, child.items(), meta.merge_key(), child_options)?;
+                    let (add, delete, order) =
+                        diff_lists(o, m, child.items(), meta.merge_key(), child_options)?;
                     if !add.is_empty() {
                         patch.insert(key.clone(), Value::Array(add));
                     }
                     if !delete.is_empty() {
-                        patch.insert(format!("{DELETE_FROM_PRIMITIVE_LIST_PREFIX}/{key}"), Value::Array(delete));
+                        patch.insert(
+                            format!("{DELETE_FROM_PRIMITIVE_LIST_PREFIX}/{key}"),
+                            Value::Array(delete),
+                        );
                     }
                     if !order.is_empty() {
-                        patch.insert(format!("{SET_ELEMENT_ORDER_PREFIX}/{key}"), Value::Array(order));
+                        patch.insert(
+                            format!("{SET_ELEMENT_ORDER_PREFIX}/{key}"),
+                            Value::Array(order),
+                        );
                     }
                 } else {
-                    replace_patch_field_if_not_equal(key, original_value, modified_value, &mut patch, options);
+                    replace_patch_field_if_not_equal(
+                        key,
+                        original_value,
+                        modified_value,
+                        &mut patch,
+                        options,
+                    );
                 }
             }
-            _ => replace_patch_field_if_not_equal(key, original_value, modified_value, &mut patch, options),
+            _ => replace_patch_field_if_not_equal(
+                key,
+                original_value,
+                modified_value,
+                &mut patch,
+                options,
+            ),
         }
     }
 
@@ -1704,9 +1803,14 @@ fn diff_maps(
         }
     }
 
-    let has_additional_field = original.iter().any(|(k, v)| !v.is_null() && !modified.contains_key(k));
+    let has_additional_field = original
+        .iter()
+        .any(|(k, v)| !v.is_null() && !modified.contains_key(k));
     if !retain_keys.is_empty() && (!patch.is_empty() || has_additional_field) {
-        patch.insert(RETAIN_KEYS_DIRECTIVE.to_string(), Value::Array(sort_scalars(retain_keys)));
+        patch.insert(
+            RETAIN_KEYS_DIRECTIVE.to_string(),
+            Value::Array(sort_scalars(retain_keys)),
+        );
     }
     Ok(patch)
 }
@@ -1744,20 +1848,25 @@ fn diff_lists(
     let kind = slice_element_kind(&[original, modified])?.unwrap_or(Kind::Null);
     match kind {
         Kind::Object => {
-            let (patch_list, delete_list) = diff_lists_of_maps(original, modified, items, merge_key, options)?;
+            let (patch_list, delete_list) =
+                diff_lists_of_maps(original, modified, items, merge_key, options)?;
             let mut patch_list = normalize_slice_order(patch_list, modified, merge_key, kind)?;
             let order_same = is_order_same(original, modified, merge_key)?;
             patch_list.extend(delete_list);
             let mut order = Vec::new();
             if options.set_element_order
-                && ((!options.ignore_changes_and_additions && (!patch_list.is_empty() || !order_same))
+                && ((!options.ignore_changes_and_additions
+                    && (!patch_list.is_empty() || !order_same))
                     || (!options.ignore_deletions && !patch_list.is_empty()))
             {
                 order = modified
                     .iter()
                     .map(|v| {
                         let mut m = Map::new();
-                        m.insert(merge_key.to_string(), v.get(merge_key).cloned().unwrap_or(Value::Null));
+                        m.insert(
+                            merge_key.to_string(),
+                            v.get(merge_key).cloned().unwrap_or(Value::Null),
+                        );
                         Value::Object(m)
                     })
                     .collect();
@@ -1769,7 +1878,10 @@ fn diff_lists(
             let (add, delete) = diff_lists_of_scalars(original, modified, options);
             let add = normalize_slice_order(add, modified, merge_key, kind)?;
             let changed = original.len() != modified.len()
-                || original.iter().zip(modified).any(|(a, b)| !values_equal(a, b));
+                || original
+                    .iter()
+                    .zip(modified)
+                    .any(|(a, b)| !values_equal(a, b));
             let order = if options.set_element_order
                 && ((!options.ignore_deletions && !delete.is_empty())
                     || (!options.ignore_changes_and_additions && changed))
@@ -1783,7 +1895,11 @@ fn diff_lists(
     }
 }
 
-fn is_order_same(original: &[Value], modified: &[Value], merge_key: &str) -> Result<bool, PatchError> {
+fn is_order_same(
+    original: &[Value],
+    modified: &[Value],
+    merge_key: &str,
+) -> Result<bool, PatchError> {
     if original.len() != modified.len() {
         return Ok(false);
     }
@@ -1796,7 +1912,11 @@ fn is_order_same(original: &[Value], modified: &[Value], merge_key: &str) -> Res
 }
 
 /// Additions and deletions between two lists of scalars, compared by their `%v` rendering.
-fn diff_lists_of_scalars(original: &[Value], modified: &[Value], options: DiffOptions) -> (Vec<Value>, Vec<Value>) {
+fn diff_lists_of_scalars(
+    original: &[Value],
+    modified: &[Value],
+    options: DiffOptions,
+) -> (Vec<Value>, Vec<Value>) {
     let keyed = |l: &[Value]| {
         let mut k: Vec<(String, Value)> = l.iter().map(|v| (go_fmt(v), v.clone())).collect();
         k.sort_by(|a, b| a.0.cmp(&b.0));
@@ -1840,7 +1960,10 @@ fn diff_lists_of_scalars(original: &[Value], modified: &[Value], options: DiffOp
     (add, dedup_scalars(delete))
 }
 
-fn merge_key_of<'v>(v: &'v Value, merge_key: &str) -> Result<(&'v Map<String, Value>, &'v Value), PatchError> {
+fn merge_key_of<'v>(
+    v: &'v Value,
+    merge_key: &str,
+) -> Result<(&'v Map<String, Value>, &'v Value), PatchError> {
     let m = v.as_object().ok_or_else(|| bad_arg(GO_MAP, v))?;
     let k = m.get(merge_key).ok_or_else(|| no_merge_key(m, merge_key))?;
     Ok((m, k))
@@ -1857,7 +1980,11 @@ fn diff_lists_of_maps(
 ) -> Result<(Vec<Value>, Vec<Value>), PatchError> {
     fn sorted<'v>(l: &'v [Value], merge_key: &str) -> Vec<&'v Value> {
         let mut s: Vec<&Value> = l.iter().collect();
-        s.sort_by_cached_key(|v| v.get(merge_key).map(go_fmt).unwrap_or_else(|| "<nil>".to_string()));
+        s.sort_by_cached_key(|v| {
+            v.get(merge_key)
+                .map(go_fmt)
+                .unwrap_or_else(|| "<nil>".to_string())
+        });
         s
     }
     let o = sorted(original, merge_key);
@@ -1871,8 +1998,16 @@ fn diff_lists_of_maps(
         if !o_in && !m_in {
             break;
         }
-        let o_entry = if o_in { Some(merge_key_of(o[oi], merge_key)?) } else { None };
-        let m_entry = if m_in { Some(merge_key_of(m[mi], merge_key)?) } else { None };
+        let o_entry = if o_in {
+            Some(merge_key_of(o[oi], merge_key)?)
+        } else {
+            None
+        };
+        let m_entry = if m_in {
+            Some(merge_key_of(m[mi], merge_key)?)
+        } else {
+            None
+        };
         let order = match (&o_entry, &m_entry) {
             (Some((_, ok)), Some((_, mk))) => go_fmt(ok).cmp(&go_fmt(mk)),
             (None, _) => Ordering::Greater,
@@ -1897,7 +2032,10 @@ fn diff_lists_of_maps(
             (_, Some((_, ok)), _) => {
                 if !options.ignore_deletions {
                     let mut d = Map::new();
-                    d.insert(DIRECTIVE_MARKER.to_string(), Value::String(DELETE_DIRECTIVE.to_string()));
+                    d.insert(
+                        DIRECTIVE_MARKER.to_string(),
+                        Value::String(DELETE_DIRECTIVE.to_string()),
+                    );
                     d.insert(merge_key.to_string(), ok.clone());
                     deletions.push(Value::Object(d));
                 }
@@ -2010,7 +2148,10 @@ fn slices_have_conflicts(
         return Ok(true);
     }
     let (l, r) = if kind != Kind::Object {
-        (sort_scalars(dedup_scalars(left.to_vec())), sort_scalars(dedup_scalars(right.to_vec())))
+        (
+            sort_scalars(dedup_scalars(left.to_vec())),
+            sort_scalars(dedup_scalars(right.to_vec())),
+        )
     } else {
         (left.to_vec(), right.to_vec())
     };
@@ -2025,7 +2166,10 @@ fn slices_have_conflicts(
     Ok(false)
 }
 
-fn slice_of_maps_to_map_of_maps<'v>(list: &'v [Value], merge_key: &str) -> Result<Vec<(String, &'v Value)>, PatchError> {
+fn slice_of_maps_to_map_of_maps<'v>(
+    list: &'v [Value],
+    merge_key: &str,
+) -> Result<Vec<(String, &'v Value)>, PatchError> {
     let mut out: Vec<(String, &Value)> = Vec::with_capacity(list.len());
     for v in list {
         let Some(m) = v.as_object() else {
@@ -2101,11 +2245,19 @@ mod tests {
     }
 
     /// Applies `patch` to `original` and checks the result (or an error containing `err`).
-    fn check_apply(desc: &str, schema: &PatchSchema, original: &str, patch: &str, expected: Result<&str, &str>) {
+    fn check_apply(
+        desc: &str,
+        schema: &PatchSchema,
+        original: &str,
+        patch: &str,
+        expected: Result<&str, &str>,
+    ) {
         let got = apply_strategic_merge_patch(&j(original), &j(patch), schema, MERGE_ITEM);
         match (got, expected) {
             (Ok(v), Ok(e)) => assert_eq!(v, j(e), "{desc}"),
-            (Err(err), Err(e)) => assert!(err.to_string().contains(e), "{desc}: error {err} lacks {e}"),
+            (Err(err), Err(e)) => {
+                assert!(err.to_string().contains(e), "{desc}: error {err} lacks {e}")
+            }
             (got, e) => panic!("{desc}: got {got:?}, expected {e:?}"),
         }
     }
@@ -2114,21 +2266,66 @@ mod tests {
     fn custom_patches_apply_as_upstream() {
         let s = merge_item_schema();
         let cases: &[(&str, &str, &str, Result<&str, &str>)] = &[
-            ("unique scalars when merging lists", r#"{"mergingIntList":[1,2]}"#, r#"{"mergingIntList":[2,3]}"#, Ok(r#"{"mergingIntList":[1,2,3]}"#)),
-            ("delete map from nested map", r#"{"simpleMap":{"key1":1,"key2":1}}"#, r#"{"simpleMap":{"$patch":"delete"}}"#, Ok(r#"{"simpleMap":{}}"#)),
-            ("delete all items from merging list", r#"{"mergingList":[{"name":1},{"name":2}]}"#, r#"{"mergingList":[{"$patch":"replace"}]}"#, Ok(r#"{"mergingList":[]}"#)),
-            ("merge empty merging lists", r#"{"mergingList":[]}"#, r#"{"mergingList":[]}"#, Ok(r#"{"mergingList":[]}"#)),
-            ("delete all keys from map", r#"{"name":1,"value":1}"#, r#"{"$patch":"replace"}"#, Ok("{}")),
-            ("add key and delete all keys from map", r#"{"name":1,"value":1}"#, r#"{"other":"a","$patch":"replace"}"#, Ok(r#"{"other":"a"}"#)),
+            (
+                "unique scalars when merging lists",
+                r#"{"mergingIntList":[1,2]}"#,
+                r#"{"mergingIntList":[2,3]}"#,
+                Ok(r#"{"mergingIntList":[1,2,3]}"#),
+            ),
+            (
+                "delete map from nested map",
+                r#"{"simpleMap":{"key1":1,"key2":1}}"#,
+                r#"{"simpleMap":{"$patch":"delete"}}"#,
+                Ok(r#"{"simpleMap":{}}"#),
+            ),
+            (
+                "delete all items from merging list",
+                r#"{"mergingList":[{"name":1},{"name":2}]}"#,
+                r#"{"mergingList":[{"$patch":"replace"}]}"#,
+                Ok(r#"{"mergingList":[]}"#),
+            ),
+            (
+                "merge empty merging lists",
+                r#"{"mergingList":[]}"#,
+                r#"{"mergingList":[]}"#,
+                Ok(r#"{"mergingList":[]}"#),
+            ),
+            (
+                "delete all keys from map",
+                r#"{"name":1,"value":1}"#,
+                r#"{"$patch":"replace"}"#,
+                Ok("{}"),
+            ),
+            (
+                "add key and delete all keys from map",
+                r#"{"name":1,"value":1}"#,
+                r#"{"other":"a","$patch":"replace"}"#,
+                Ok(r#"{"other":"a"}"#),
+            ),
             (
                 "delete all duplicate entries in a merging list",
                 r#"{"mergingList":[{"name":1},{"name":1},{"name":2,"value":"a"},{"name":3},{"name":3}]}"#,
                 r#"{"mergingList":[{"name":1,"$patch":"delete"},{"name":3,"$patch":"delete"}]}"#,
                 Ok(r#"{"mergingList":[{"name":2,"value":"a"}]}"#),
             ),
-            ("retainKeys map can add a field without directive", r#"{"retainKeysMap":{"name":"foo"}}"#, r#"{"retainKeysMap":{"value":"bar"}}"#, Ok(r#"{"retainKeysMap":{"name":"foo","value":"bar"}}"#)),
-            ("retainKeys map can delete a field without directive", r#"{"retainKeysMap":{"name":"foo","value":"a"}}"#, r#"{"retainKeysMap":{"value":null}}"#, Ok(r#"{"retainKeysMap":{"name":"foo"}}"#)),
-            ("retainKeys map merges an empty map", r#"{"retainKeysMap":{"name":"foo","value":"a"}}"#, r#"{"retainKeysMap":{}}"#, Ok(r#"{"retainKeysMap":{"name":"foo","value":"a"}}"#)),
+            (
+                "retainKeys map can add a field without directive",
+                r#"{"retainKeysMap":{"name":"foo"}}"#,
+                r#"{"retainKeysMap":{"value":"bar"}}"#,
+                Ok(r#"{"retainKeysMap":{"name":"foo","value":"bar"}}"#),
+            ),
+            (
+                "retainKeys map can delete a field without directive",
+                r#"{"retainKeysMap":{"name":"foo","value":"a"}}"#,
+                r#"{"retainKeysMap":{"value":null}}"#,
+                Ok(r#"{"retainKeysMap":{"name":"foo"}}"#),
+            ),
+            (
+                "retainKeys map merges an empty map",
+                r#"{"retainKeysMap":{"name":"foo","value":"a"}}"#,
+                r#"{"retainKeysMap":{}}"#,
+                Ok(r#"{"retainKeysMap":{"name":"foo","value":"a"}}"#),
+            ),
             (
                 "retainKeys list can change a field without directive",
                 r#"{"retainKeysMergingList":[{"name":"bar"},{"name":"foo","value":"a"}]}"#,
@@ -2139,23 +2336,42 @@ mod tests {
                 "preserve the order from the patch in a merging list",
                 r#"{"mergingList":[{"name":1},{"name":2,"value":"b"},{"name":3}]}"#,
                 r#"{"mergingList":[{"name":3,"value":"c"},{"name":1,"value":"a"},{"name":2,"other":"x"}]}"#,
-                Ok(r#"{"mergingList":[{"name":3,"value":"c"},{"name":1,"value":"a"},{"name":2,"value":"b","other":"x"}]}"#),
+                Ok(
+                    r#"{"mergingList":[{"name":3,"value":"c"},{"name":1,"value":"a"},{"name":2,"value":"b","other":"x"}]}"#,
+                ),
             ),
             (
                 "preserve the order from the patch in a merging list 2",
                 r#"{"mergingList":[{"name":1},{"name":2,"value":"b"},{"name":3}]}"#,
                 r#"{"mergingList":[{"name":3,"value":"c"},{"name":1,"value":"a"}]}"#,
-                Ok(r#"{"mergingList":[{"name":2,"value":"b"},{"name":3,"value":"c"},{"name":1,"value":"a"}]}"#),
+                Ok(
+                    r#"{"mergingList":[{"name":2,"value":"b"},{"name":3,"value":"c"},{"name":1,"value":"a"}]}"#,
+                ),
             ),
-            ("preserve the order from the patch in a merging int list", r#"{"mergingIntList":[1,2,3]}"#, r#"{"mergingIntList":[3,1,2]}"#, Ok(r#"{"mergingIntList":[3,1,2]}"#)),
-            ("preserve the order from the patch in a merging int list 2", r#"{"mergingIntList":[1,2,3]}"#, r#"{"mergingIntList":[3,1]}"#, Ok(r#"{"mergingIntList":[2,3,1]}"#)),
+            (
+                "preserve the order from the patch in a merging int list",
+                r#"{"mergingIntList":[1,2,3]}"#,
+                r#"{"mergingIntList":[3,1,2]}"#,
+                Ok(r#"{"mergingIntList":[3,1,2]}"#),
+            ),
+            (
+                "preserve the order from the patch in a merging int list 2",
+                r#"{"mergingIntList":[1,2,3]}"#,
+                r#"{"mergingIntList":[3,1]}"#,
+                Ok(r#"{"mergingIntList":[2,3,1]}"#),
+            ),
             (
                 "$setElementOrder contains item that is not present in the list to be merged",
                 r#"{"mergingList":[{"name":1},{"name":3}]}"#,
                 r#"{"$setElementOrder/mergingList":[{"name":3},{"name":2},{"name":1}],"mergingList":[{"name":3,"value":3},{"name":1,"value":1}]}"#,
                 Ok(r#"{"mergingList":[{"name":3,"value":3},{"name":1,"value":1}]}"#),
             ),
-            ("$setElementOrder contains item that is not present in the int list", r#"{"mergingIntList":[1,3]}"#, r#"{"$setElementOrder/mergingIntList":[3,2,1]}"#, Ok(r#"{"mergingIntList":[3,1]}"#)),
+            (
+                "$setElementOrder contains item that is not present in the int list",
+                r#"{"mergingIntList":[1,3]}"#,
+                r#"{"$setElementOrder/mergingIntList":[3,2,1]}"#,
+                Ok(r#"{"mergingIntList":[3,1]}"#),
+            ),
             (
                 "should check if order in $setElementOrder and patch list match",
                 r#"{"mergingList":[{"name":1},{"name":3},{"name":2}]}"#,
@@ -2168,30 +2384,145 @@ mod tests {
                 r#"{"$setElementOrder/mergingIntList":[1,2,3],"mergingIntList":[3,1]}"#,
                 Err("doesn't match"),
             ),
-            ("missing merge key should error out", r#"{"mergingList":[{"name":1,"value":"a"}]}"#, r#"{"mergingList":[{"value":"b"}]}"#, Err("does not contain declared merge key")),
-            ("$deleteFromPrimitiveList of nonexistent item", r#"{"mergingIntList":[1,2]}"#, r#"{"$deleteFromPrimitiveList/mergingIntList":[3]}"#, Ok(r#"{"mergingIntList":[1,2]}"#)),
-            ("$deleteFromPrimitiveList on empty primitive list", r#"{"mergingIntList":null}"#, r#"{"$deleteFromPrimitiveList/mergingIntList":[3]}"#, Ok(r#"{"mergingIntList":null}"#)),
-            ("$deleteFromPrimitiveList on nonexistent primitive list", r#"{"foo":["bar"]}"#, r#"{"$deleteFromPrimitiveList/mergingIntList":[3]}"#, Ok(r#"{"foo":["bar"]}"#)),
-            ("$deleteFromPrimitiveList with merge strategy", r#"{"mergingIntList":[1,2,3]}"#, r#"{"$deleteFromPrimitiveList/mergingIntList":[2]}"#, Ok(r#"{"mergingIntList":[1,3]}"#)),
-            ("$deleteFromPrimitiveList without merge strategy", r#"{"nonMergingIntList":[1,2,3]}"#, r#"{"$deleteFromPrimitiveList/nonMergingIntList":[2]}"#, Ok(r#"{"nonMergingIntList":[1,3]}"#)),
+            (
+                "missing merge key should error out",
+                r#"{"mergingList":[{"name":1,"value":"a"}]}"#,
+                r#"{"mergingList":[{"value":"b"}]}"#,
+                Err("does not contain declared merge key"),
+            ),
+            (
+                "$deleteFromPrimitiveList of nonexistent item",
+                r#"{"mergingIntList":[1,2]}"#,
+                r#"{"$deleteFromPrimitiveList/mergingIntList":[3]}"#,
+                Ok(r#"{"mergingIntList":[1,2]}"#),
+            ),
+            (
+                "$deleteFromPrimitiveList on empty primitive list",
+                r#"{"mergingIntList":null}"#,
+                r#"{"$deleteFromPrimitiveList/mergingIntList":[3]}"#,
+                Ok(r#"{"mergingIntList":null}"#),
+            ),
+            (
+                "$deleteFromPrimitiveList on nonexistent primitive list",
+                r#"{"foo":["bar"]}"#,
+                r#"{"$deleteFromPrimitiveList/mergingIntList":[3]}"#,
+                Ok(r#"{"foo":["bar"]}"#),
+            ),
+            (
+                "$deleteFromPrimitiveList with merge strategy",
+                r#"{"mergingIntList":[1,2,3]}"#,
+                r#"{"$deleteFromPrimitiveList/mergingIntList":[2]}"#,
+                Ok(r#"{"mergingIntList":[1,3]}"#),
+            ),
+            (
+                "$deleteFromPrimitiveList without merge strategy",
+                r#"{"nonMergingIntList":[1,2,3]}"#,
+                r#"{"$deleteFromPrimitiveList/nonMergingIntList":[2]}"#,
+                Ok(r#"{"nonMergingIntList":[1,3]}"#),
+            ),
             // Beyond upstream's fixtures: error and edge cases.
-            ("bad $patch in a map", r#"{"simpleMap":{"a":"b"}}"#, r#"{"simpleMap":{"$patch":"explode"}}"#, Err("unknown patch type: explode in map: map[$patch:explode]")),
-            ("$patch: merge in a list", r#"{"mergingList":[{"name":1}]}"#, r#"{"mergingList":[{"$patch":"merge"}]}"#, Err("merging lists cannot yet be specified in the patch")),
-            ("lists of lists", r#"{"mergingIntList":[1]}"#, r#"{"mergingIntList":[[1]]}"#, Err("list element types are not identical")),
-            ("mixed element types", r#"{"mergingIntList":[1]}"#, r#"{"mergingIntList":["a"]}"#, Err("list element types are not identical")),
-            ("bad $deleteFromPrimitiveList key", r#"{"mergingIntList":[1]}"#, r#"{"$deleteFromPrimitiveListx":[1]}"#, Err("invalid patch format of primitive list")),
-            ("bad $setElementOrder value", r#"{"mergingIntList":[1]}"#, r#"{"$setElementOrder/mergingIntList":3}"#, Err("expected a []interface {}, but received a float64")),
-            ("retainKeys forbids unlisted fields", r#"{"retainKeysMap":{"name":"a"}}"#, r#"{"retainKeysMap":{"$retainKeys":["name"],"value":"x"}}"#, Err("invalid patch format of retainKeys")),
-            ("retainKeys must be a list", r#"{"retainKeysMap":{"name":"a"}}"#, r#"{"retainKeysMap":{"$retainKeys":"name"}}"#, Err("invalid patch format of retainKeys")),
-            ("replace strategy replaces a map", r#"{"replacingItem":{"a":1,"b":2}}"#, r#"{"replacingItem":{"c":3}}"#, Ok(r#"{"replacingItem":{"c":3}}"#)),
-            ("null deletes", r#"{"name":"a","value":"b"}"#, r#"{"value":null,"other":null}"#, Ok(r#"{"name":"a"}"#)),
-            ("type change replaces", r#"{"simpleMap":{"a":"b"}}"#, r#"{"simpleMap":"x"}"#, Ok(r#"{"simpleMap":"x"}"#)),
-            ("new list drops directive items", "{}", r#"{"mergingList":[{"name":1},{"name":2,"$patch":"delete"}]}"#, Ok(r#"{"mergingList":[{"name":1}]}"#)),
-            ("new map drops nulls", "{}", r#"{"simpleMap":{"a":null,"b":"c"}}"#, Ok(r#"{"simpleMap":{"b":"c"}}"#)),
-            ("new item appended before server items", r#"{"mergingList":[{"name":"a"},{"name":"b"}]}"#, r#"{"mergingList":[{"name":"c"}]}"#, Ok(r#"{"mergingList":[{"name":"c"},{"name":"a"},{"name":"b"}]}"#)),
-            ("numbers compare by value", r#"{"mergingList":[{"name":1,"value":"a"}]}"#, r#"{"mergingList":[{"name":1.0,"other":"b"}]}"#, Ok(r#"{"mergingList":[{"name":1.0,"value":"a","other":"b"}]}"#)),
-            ("null patch is a no-op", r#"{"name":"a"}"#, "null", Ok(r#"{"name":"a"}"#)),
-            ("non-object patch", r#"{"name":"a"}"#, "[1]", Err("invalid JSON document")),
+            (
+                "bad $patch in a map",
+                r#"{"simpleMap":{"a":"b"}}"#,
+                r#"{"simpleMap":{"$patch":"explode"}}"#,
+                Err("unknown patch type: explode in map: map[$patch:explode]"),
+            ),
+            (
+                "$patch: merge in a list",
+                r#"{"mergingList":[{"name":1}]}"#,
+                r#"{"mergingList":[{"$patch":"merge"}]}"#,
+                Err("merging lists cannot yet be specified in the patch"),
+            ),
+            (
+                "lists of lists",
+                r#"{"mergingIntList":[1]}"#,
+                r#"{"mergingIntList":[[1]]}"#,
+                Err("list element types are not identical"),
+            ),
+            (
+                "mixed element types",
+                r#"{"mergingIntList":[1]}"#,
+                r#"{"mergingIntList":["a"]}"#,
+                Err("list element types are not identical"),
+            ),
+            (
+                "bad $deleteFromPrimitiveList key",
+                r#"{"mergingIntList":[1]}"#,
+                r#"{"$deleteFromPrimitiveListx":[1]}"#,
+                Err("invalid patch format of primitive list"),
+            ),
+            (
+                "bad $setElementOrder value",
+                r#"{"mergingIntList":[1]}"#,
+                r#"{"$setElementOrder/mergingIntList":3}"#,
+                Err("expected a []interface {}, but received a float64"),
+            ),
+            (
+                "retainKeys forbids unlisted fields",
+                r#"{"retainKeysMap":{"name":"a"}}"#,
+                r#"{"retainKeysMap":{"$retainKeys":["name"],"value":"x"}}"#,
+                Err("invalid patch format of retainKeys"),
+            ),
+            (
+                "retainKeys must be a list",
+                r#"{"retainKeysMap":{"name":"a"}}"#,
+                r#"{"retainKeysMap":{"$retainKeys":"name"}}"#,
+                Err("invalid patch format of retainKeys"),
+            ),
+            (
+                "replace strategy replaces a map",
+                r#"{"replacingItem":{"a":1,"b":2}}"#,
+                r#"{"replacingItem":{"c":3}}"#,
+                Ok(r#"{"replacingItem":{"c":3}}"#),
+            ),
+            (
+                "null deletes",
+                r#"{"name":"a","value":"b"}"#,
+                r#"{"value":null,"other":null}"#,
+                Ok(r#"{"name":"a"}"#),
+            ),
+            (
+                "type change replaces",
+                r#"{"simpleMap":{"a":"b"}}"#,
+                r#"{"simpleMap":"x"}"#,
+                Ok(r#"{"simpleMap":"x"}"#),
+            ),
+            (
+                "new list drops directive items",
+                "{}",
+                r#"{"mergingList":[{"name":1},{"name":2,"$patch":"delete"}]}"#,
+                Ok(r#"{"mergingList":[{"name":1}]}"#),
+            ),
+            (
+                "new map drops nulls",
+                "{}",
+                r#"{"simpleMap":{"a":null,"b":"c"}}"#,
+                Ok(r#"{"simpleMap":{"b":"c"}}"#),
+            ),
+            (
+                "new item appended before server items",
+                r#"{"mergingList":[{"name":"a"},{"name":"b"}]}"#,
+                r#"{"mergingList":[{"name":"c"}]}"#,
+                Ok(r#"{"mergingList":[{"name":"c"},{"name":"a"},{"name":"b"}]}"#),
+            ),
+            (
+                "numbers compare by value",
+                r#"{"mergingList":[{"name":1,"value":"a"}]}"#,
+                r#"{"mergingList":[{"name":1.0,"other":"b"}]}"#,
+                Ok(r#"{"mergingList":[{"name":1.0,"value":"a","other":"b"}]}"#),
+            ),
+            (
+                "null patch is a no-op",
+                r#"{"name":"a"}"#,
+                "null",
+                Ok(r#"{"name":"a"}"#),
+            ),
+            (
+                "non-object patch",
+                r#"{"name":"a"}"#,
+                "[1]",
+                Err("invalid JSON document"),
+            ),
         ];
         for (desc, original, patch, expected) in cases {
             check_apply(desc, &s, original, patch, *expected);
@@ -2229,14 +2560,19 @@ mod tests {
             assert_eq!(two_way, j(c.two_way), "{}: two-way patch", c.desc);
             let applied = apply_strategic_merge_patch(&original, &two_way, schema, root)
                 .unwrap_or_else(|e| panic!("{}: applying two-way: {e}", c.desc));
-            let expected = if c.two_way_result.is_empty() { c.modified } else { c.two_way_result };
+            let expected = if c.two_way_result.is_empty() {
+                c.modified
+            } else {
+                c.two_way_result
+            };
             assert_eq!(applied, j(expected), "{}: two-way result", c.desc);
         }
         if c.three_way.is_empty() {
             return;
         }
         let current = j(c.current);
-        let strict = create_three_way_merge_patch(&original, &modified, &current, schema, root, false);
+        let strict =
+            create_three_way_merge_patch(&original, &modified, &current, schema, root, false);
         let three_way = if c.desc.contains("conflict") {
             assert!(
                 matches!(strict, Err(PatchError::Conflict { .. })),
@@ -2269,28 +2605,226 @@ mod tests {
     fn create_and_apply_map_cases() {
         let s = merge_item_schema();
         let cases = [
-            Case { desc: "nil original", two_way: r#"{"name":1,"value":1}"#, modified: r#"{"name":1,"value":1}"#, current: r#"{"name":1,"other":"a"}"#, three_way: r#"{"value":1}"#, result: r#"{"name":1,"value":1,"other":"a"}"#, ..NONE },
-            Case { desc: "nil patch", original: r#"{"name":1}"#, two_way: "{}", modified: r#"{"name":1}"#, current: r#"{"name":1}"#, three_way: "{}", result: r#"{"name":1}"#, ..NONE },
-            Case { desc: "add field to map", original: r#"{"name":1}"#, two_way: r#"{"value":1}"#, modified: r#"{"name":1,"value":1}"#, current: r#"{"name":1,"other":"a"}"#, three_way: r#"{"value":1}"#, result: r#"{"name":1,"value":1,"other":"a"}"#, ..NONE },
-            Case { desc: "add field to map with conflict", original: r#"{"name":1}"#, two_way: r#"{"value":1}"#, modified: r#"{"name":1,"value":1}"#, current: r#"{"name":"a","other":"a"}"#, three_way: r#"{"name":1,"value":1}"#, result: r#"{"name":1,"value":1,"other":"a"}"#, ..NONE },
-            Case { desc: "add field and delete field from map", original: r#"{"name":1}"#, two_way: r#"{"name":null,"value":1}"#, modified: r#"{"value":1}"#, current: r#"{"name":1,"other":"a"}"#, three_way: r#"{"name":null,"value":1}"#, result: r#"{"value":1,"other":"a"}"#, ..NONE },
-            Case { desc: "add field and delete field from map with conflict", original: r#"{"name":1}"#, two_way: r#"{"name":null,"value":1}"#, modified: r#"{"value":1}"#, current: r#"{"name":"a","other":"a"}"#, three_way: r#"{"name":null,"value":1}"#, result: r#"{"value":1,"other":"a"}"#, ..NONE },
-            Case { desc: "delete field from nested map", original: r#"{"simpleMap":{"key1":1,"key2":1}}"#, two_way: r#"{"simpleMap":{"key2":null}}"#, modified: r#"{"simpleMap":{"key1":1}}"#, current: r#"{"simpleMap":{"key1":1,"key2":1,"other":"a"}}"#, three_way: r#"{"simpleMap":{"key2":null}}"#, result: r#"{"simpleMap":{"key1":1,"other":"a"}}"#, ..NONE },
-            Case { desc: "delete field from nested map with conflict", original: r#"{"simpleMap":{"key1":1,"key2":1}}"#, two_way: r#"{"simpleMap":{"key2":null}}"#, modified: r#"{"simpleMap":{"key1":1}}"#, current: r#"{"simpleMap":{"key1":"a","key2":1,"other":"a"}}"#, three_way: r#"{"simpleMap":{"key1":1,"key2":null}}"#, result: r#"{"simpleMap":{"key1":1,"other":"a"}}"#, ..NONE },
-            Case { desc: "delete all fields from map", original: r#"{"name":1,"value":1}"#, two_way: r#"{"name":null,"value":null}"#, modified: "{}", current: r#"{"name":1,"value":1,"other":"a"}"#, three_way: r#"{"name":null,"value":null}"#, result: r#"{"other":"a"}"#, ..NONE },
-            Case { desc: "delete all fields from map with conflict", original: r#"{"name":1,"value":1}"#, two_way: r#"{"name":null,"value":null}"#, modified: "{}", current: r#"{"name":1,"value":"a","other":"a"}"#, three_way: r#"{"name":null,"value":null}"#, result: r#"{"other":"a"}"#, ..NONE },
-            Case { desc: "add field and delete all fields from map", original: r#"{"name":1,"value":1}"#, two_way: r#"{"name":null,"value":null,"other":"a"}"#, modified: r#"{"other":"a"}"#, current: r#"{"name":1,"value":1,"other":"a"}"#, three_way: r#"{"name":null,"value":null}"#, result: r#"{"other":"a"}"#, ..NONE },
-            Case { desc: "add field and delete all fields from map with conflict", original: r#"{"name":1,"value":1}"#, two_way: r#"{"name":null,"value":null,"other":"a"}"#, modified: r#"{"other":"a"}"#, current: r#"{"name":1,"value":1,"other":"b"}"#, three_way: r#"{"name":null,"value":null,"other":"a"}"#, result: r#"{"other":"a"}"#, ..NONE },
-            Case { desc: "replace list of scalars", original: r#"{"nonMergingIntList":[1,2]}"#, two_way: r#"{"nonMergingIntList":[2,3]}"#, modified: r#"{"nonMergingIntList":[2,3]}"#, current: r#"{"nonMergingIntList":[1,2]}"#, three_way: r#"{"nonMergingIntList":[2,3]}"#, result: r#"{"nonMergingIntList":[2,3]}"#, ..NONE },
-            Case { desc: "replace list of scalars with conflict", original: r#"{"nonMergingIntList":[1,2]}"#, two_way: r#"{"nonMergingIntList":[2,3]}"#, modified: r#"{"nonMergingIntList":[2,3]}"#, current: r#"{"nonMergingIntList":[1,4]}"#, three_way: r#"{"nonMergingIntList":[2,3]}"#, result: r#"{"nonMergingIntList":[2,3]}"#, ..NONE },
-            Case { desc: "delete all maps from merging list", original: r#"{"mergingList":[{"name":1},{"name":2}]}"#, two_way: r#"{"mergingList":[{"name":1,"$patch":"delete"},{"name":2,"$patch":"delete"}]}"#, modified: r#"{"mergingList":[]}"#, current: r#"{"mergingList":[{"name":1},{"name":2}]}"#, three_way: r#"{"mergingList":[{"name":1,"$patch":"delete"},{"name":2,"$patch":"delete"}]}"#, result: r#"{"mergingList":[]}"#, ..NONE },
-            Case { desc: "delete all maps from merging list with conflict", original: r#"{"mergingList":[{"name":1},{"name":2}]}"#, two_way: r#"{"mergingList":[{"name":1,"$patch":"delete"},{"name":2,"$patch":"delete"}]}"#, modified: r#"{"mergingList":[]}"#, current: r#"{"mergingList":[{"name":1,"other":"a"},{"name":2,"other":"b"}]}"#, three_way: r#"{"mergingList":[{"name":1,"$patch":"delete"},{"name":2,"$patch":"delete"}]}"#, result: r#"{"mergingList":[]}"#, ..NONE },
-            Case { desc: "delete all maps from empty merging list", original: r#"{"mergingList":[{"name":1},{"name":2}]}"#, two_way: r#"{"mergingList":[{"name":1,"$patch":"delete"},{"name":2,"$patch":"delete"}]}"#, modified: r#"{"mergingList":[]}"#, current: r#"{"mergingList":[]}"#, three_way: r#"{"mergingList":[{"name":1,"$patch":"delete"},{"name":2,"$patch":"delete"}]}"#, result: r#"{"mergingList":[]}"#, ..NONE },
-            Case { desc: "merge empty merging lists", original: r#"{"mergingList":[]}"#, two_way: "{}", modified: r#"{"mergingList":[]}"#, current: r#"{"mergingList":[]}"#, three_way: "{}", result: r#"{"mergingList":[]}"#, ..NONE },
-            Case { desc: "defined null values should propagate overwrite current fields (with conflict)", original: r#"{"name":2}"#, two_way: r#"{"name":1,"value":1,"other":null}"#, two_way_result: r#"{"name":1,"value":1}"#, modified: r#"{"name":1,"value":1,"other":null}"#, current: r#"{"name":"a","other":"a"}"#, three_way: r#"{"name":1,"value":1,"other":null}"#, result: r#"{"name":1,"value":1}"#, },
-            Case { desc: "defined null values should propagate removing original fields", original: r#"{"name":"original-name","value":"original-value"}"#, current: r#"{"name":"original-name","value":"original-value","other":"current-other"}"#, modified: r#"{"name":"modified-name","value":null}"#, two_way: r#"{"name":"modified-name","value":null}"#, two_way_result: r#"{"name":"modified-name"}"#, three_way: r#"{"name":"modified-name","value":null}"#, result: r#"{"name":"modified-name","other":"current-other"}"#, },
-            Case { desc: "nil patch with retainKeys map", original: r#"{"name":"a","retainKeysMap":{"name":"foo"}}"#, current: r#"{"name":"a","value":"b","retainKeysMap":{"name":"foo"}}"#, modified: r#"{"name":"a","retainKeysMap":{"name":"foo"}}"#, two_way: "{}", three_way: "{}", result: r#"{"name":"a","value":"b","retainKeysMap":{"name":"foo"}}"#, ..NONE },
-            Case { desc: "retainKeys map with no change should not be present", original: r#"{"name":"a","retainKeysMap":{"name":"foo"}}"#, current: r#"{"name":"a","other":"c","retainKeysMap":{"name":"foo"}}"#, modified: r#"{"name":"a","value":"b","retainKeysMap":{"name":"foo"}}"#, two_way: r#"{"value":"b"}"#, three_way: r#"{"value":"b"}"#, result: r#"{"name":"a","value":"b","other":"c","retainKeysMap":{"name":"foo"}}"#, ..NONE },
+            Case {
+                desc: "nil original",
+                two_way: r#"{"name":1,"value":1}"#,
+                modified: r#"{"name":1,"value":1}"#,
+                current: r#"{"name":1,"other":"a"}"#,
+                three_way: r#"{"value":1}"#,
+                result: r#"{"name":1,"value":1,"other":"a"}"#,
+                ..NONE
+            },
+            Case {
+                desc: "nil patch",
+                original: r#"{"name":1}"#,
+                two_way: "{}",
+                modified: r#"{"name":1}"#,
+                current: r#"{"name":1}"#,
+                three_way: "{}",
+                result: r#"{"name":1}"#,
+                ..NONE
+            },
+            Case {
+                desc: "add field to map",
+                original: r#"{"name":1}"#,
+                two_way: r#"{"value":1}"#,
+                modified: r#"{"name":1,"value":1}"#,
+                current: r#"{"name":1,"other":"a"}"#,
+                three_way: r#"{"value":1}"#,
+                result: r#"{"name":1,"value":1,"other":"a"}"#,
+                ..NONE
+            },
+            Case {
+                desc: "add field to map with conflict",
+                original: r#"{"name":1}"#,
+                two_way: r#"{"value":1}"#,
+                modified: r#"{"name":1,"value":1}"#,
+                current: r#"{"name":"a","other":"a"}"#,
+                three_way: r#"{"name":1,"value":1}"#,
+                result: r#"{"name":1,"value":1,"other":"a"}"#,
+                ..NONE
+            },
+            Case {
+                desc: "add field and delete field from map",
+                original: r#"{"name":1}"#,
+                two_way: r#"{"name":null,"value":1}"#,
+                modified: r#"{"value":1}"#,
+                current: r#"{"name":1,"other":"a"}"#,
+                three_way: r#"{"name":null,"value":1}"#,
+                result: r#"{"value":1,"other":"a"}"#,
+                ..NONE
+            },
+            Case {
+                desc: "add field and delete field from map with conflict",
+                original: r#"{"name":1}"#,
+                two_way: r#"{"name":null,"value":1}"#,
+                modified: r#"{"value":1}"#,
+                current: r#"{"name":"a","other":"a"}"#,
+                three_way: r#"{"name":null,"value":1}"#,
+                result: r#"{"value":1,"other":"a"}"#,
+                ..NONE
+            },
+            Case {
+                desc: "delete field from nested map",
+                original: r#"{"simpleMap":{"key1":1,"key2":1}}"#,
+                two_way: r#"{"simpleMap":{"key2":null}}"#,
+                modified: r#"{"simpleMap":{"key1":1}}"#,
+                current: r#"{"simpleMap":{"key1":1,"key2":1,"other":"a"}}"#,
+                three_way: r#"{"simpleMap":{"key2":null}}"#,
+                result: r#"{"simpleMap":{"key1":1,"other":"a"}}"#,
+                ..NONE
+            },
+            Case {
+                desc: "delete field from nested map with conflict",
+                original: r#"{"simpleMap":{"key1":1,"key2":1}}"#,
+                two_way: r#"{"simpleMap":{"key2":null}}"#,
+                modified: r#"{"simpleMap":{"key1":1}}"#,
+                current: r#"{"simpleMap":{"key1":"a","key2":1,"other":"a"}}"#,
+                three_way: r#"{"simpleMap":{"key1":1,"key2":null}}"#,
+                result: r#"{"simpleMap":{"key1":1,"other":"a"}}"#,
+                ..NONE
+            },
+            Case {
+                desc: "delete all fields from map",
+                original: r#"{"name":1,"value":1}"#,
+                two_way: r#"{"name":null,"value":null}"#,
+                modified: "{}",
+                current: r#"{"name":1,"value":1,"other":"a"}"#,
+                three_way: r#"{"name":null,"value":null}"#,
+                result: r#"{"other":"a"}"#,
+                ..NONE
+            },
+            Case {
+                desc: "delete all fields from map with conflict",
+                original: r#"{"name":1,"value":1}"#,
+                two_way: r#"{"name":null,"value":null}"#,
+                modified: "{}",
+                current: r#"{"name":1,"value":"a","other":"a"}"#,
+                three_way: r#"{"name":null,"value":null}"#,
+                result: r#"{"other":"a"}"#,
+                ..NONE
+            },
+            Case {
+                desc: "add field and delete all fields from map",
+                original: r#"{"name":1,"value":1}"#,
+                two_way: r#"{"name":null,"value":null,"other":"a"}"#,
+                modified: r#"{"other":"a"}"#,
+                current: r#"{"name":1,"value":1,"other":"a"}"#,
+                three_way: r#"{"name":null,"value":null}"#,
+                result: r#"{"other":"a"}"#,
+                ..NONE
+            },
+            Case {
+                desc: "add field and delete all fields from map with conflict",
+                original: r#"{"name":1,"value":1}"#,
+                two_way: r#"{"name":null,"value":null,"other":"a"}"#,
+                modified: r#"{"other":"a"}"#,
+                current: r#"{"name":1,"value":1,"other":"b"}"#,
+                three_way: r#"{"name":null,"value":null,"other":"a"}"#,
+                result: r#"{"other":"a"}"#,
+                ..NONE
+            },
+            Case {
+                desc: "replace list of scalars",
+                original: r#"{"nonMergingIntList":[1,2]}"#,
+                two_way: r#"{"nonMergingIntList":[2,3]}"#,
+                modified: r#"{"nonMergingIntList":[2,3]}"#,
+                current: r#"{"nonMergingIntList":[1,2]}"#,
+                three_way: r#"{"nonMergingIntList":[2,3]}"#,
+                result: r#"{"nonMergingIntList":[2,3]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "replace list of scalars with conflict",
+                original: r#"{"nonMergingIntList":[1,2]}"#,
+                two_way: r#"{"nonMergingIntList":[2,3]}"#,
+                modified: r#"{"nonMergingIntList":[2,3]}"#,
+                current: r#"{"nonMergingIntList":[1,4]}"#,
+                three_way: r#"{"nonMergingIntList":[2,3]}"#,
+                result: r#"{"nonMergingIntList":[2,3]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "delete all maps from merging list",
+                original: r#"{"mergingList":[{"name":1},{"name":2}]}"#,
+                two_way: r#"{"mergingList":[{"name":1,"$patch":"delete"},{"name":2,"$patch":"delete"}]}"#,
+                modified: r#"{"mergingList":[]}"#,
+                current: r#"{"mergingList":[{"name":1},{"name":2}]}"#,
+                three_way: r#"{"mergingList":[{"name":1,"$patch":"delete"},{"name":2,"$patch":"delete"}]}"#,
+                result: r#"{"mergingList":[]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "delete all maps from merging list with conflict",
+                original: r#"{"mergingList":[{"name":1},{"name":2}]}"#,
+                two_way: r#"{"mergingList":[{"name":1,"$patch":"delete"},{"name":2,"$patch":"delete"}]}"#,
+                modified: r#"{"mergingList":[]}"#,
+                current: r#"{"mergingList":[{"name":1,"other":"a"},{"name":2,"other":"b"}]}"#,
+                three_way: r#"{"mergingList":[{"name":1,"$patch":"delete"},{"name":2,"$patch":"delete"}]}"#,
+                result: r#"{"mergingList":[]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "delete all maps from empty merging list",
+                original: r#"{"mergingList":[{"name":1},{"name":2}]}"#,
+                two_way: r#"{"mergingList":[{"name":1,"$patch":"delete"},{"name":2,"$patch":"delete"}]}"#,
+                modified: r#"{"mergingList":[]}"#,
+                current: r#"{"mergingList":[]}"#,
+                three_way: r#"{"mergingList":[{"name":1,"$patch":"delete"},{"name":2,"$patch":"delete"}]}"#,
+                result: r#"{"mergingList":[]}"#,
+                ..NONE
+            },
+            Case {
+                desc: "merge empty merging lists",
+                original: r#"{"mergingList":[]}"#,
+                two_way: "{}",
+                modified: r#"{"mergingList":[]}"#,
+                current: r#"{"mergingList":[]}"#,
+                three_way: "{}",
+                result: r#"{"mergingList":[]}"#,
+                ..NONE
+            },
+            Case {
+                desc:
+                    "defined null values should propagate overwrite current fields (with conflict)",
+                original: r#"{"name":2}"#,
+                two_way: r#"{"name":1,"value":1,"other":null}"#,
+                two_way_result: r#"{"name":1,"value":1}"#,
+                modified: r#"{"name":1,"value":1,"other":null}"#,
+                current: r#"{"name":"a","other":"a"}"#,
+                three_way: r#"{"name":1,"value":1,"other":null}"#,
+                result: r#"{"name":1,"value":1}"#,
+            },
+            Case {
+                desc: "defined null values should propagate removing original fields",
+                original: r#"{"name":"original-name","value":"original-value"}"#,
+                current: r#"{"name":"original-name","value":"original-value","other":"current-other"}"#,
+                modified: r#"{"name":"modified-name","value":null}"#,
+                two_way: r#"{"name":"modified-name","value":null}"#,
+                two_way_result: r#"{"name":"modified-name"}"#,
+                three_way: r#"{"name":"modified-name","value":null}"#,
+                result: r#"{"name":"modified-name","other":"current-other"}"#,
+            },
+            Case {
+                desc: "nil patch with retainKeys map",
+                original: r#"{"name":"a","retainKeysMap":{"name":"foo"}}"#,
+                current: r#"{"name":"a","value":"b","retainKeysMap":{"name":"foo"}}"#,
+                modified: r#"{"name":"a","retainKeysMap":{"name":"foo"}}"#,
+                two_way: "{}",
+                three_way: "{}",
+                result: r#"{"name":"a","value":"b","retainKeysMap":{"name":"foo"}}"#,
+                ..NONE
+            },
+            Case {
+                desc: "retainKeys map with no change should not be present",
+                original: r#"{"name":"a","retainKeysMap":{"name":"foo"}}"#,
+                current: r#"{"name":"a","other":"c","retainKeysMap":{"name":"foo"}}"#,
+                modified: r#"{"name":"a","value":"b","retainKeysMap":{"name":"foo"}}"#,
+                two_way: r#"{"value":"b"}"#,
+                three_way: r#"{"value":"b"}"#,
+                result: r#"{"name":"a","value":"b","other":"c","retainKeysMap":{"name":"foo"}}"#,
+                ..NONE
+            },
         ];
         for c in &cases {
             run_case(c, &s, MERGE_ITEM);
@@ -2784,7 +3318,10 @@ mod tests {
         .unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("patch:\n"), "{msg}");
-        assert!(msg.contains("conflicts with changes made from original to current"), "{msg}");
+        assert!(
+            msg.contains("conflicts with changes made from original to current"),
+            "{msg}"
+        );
         assert_eq!(err.http_status(), 409);
         assert_eq!(PatchError::BadJsonDoc.http_status(), 400);
         assert_eq!(PatchError::NoListOfLists.http_status(), 422);
@@ -2800,7 +3337,11 @@ mod tests {
         assert_eq!(go_fmt(&json!(0.00001)), "1e-05");
         assert_eq!(go_fmt(&json!(1.5e7)), "1.5e+07");
         assert_eq!(
-            PatchError::NoMergeKey { map: go_fmt(&json!({"value": "b"})), key: "name".into() }.to_string(),
+            PatchError::NoMergeKey {
+                map: go_fmt(&json!({"value": "b"})),
+                key: "name".into()
+            }
+            .to_string(),
             "map: map[value:b] does not contain declared merge key: name"
         );
     }
@@ -2829,101 +3370,161 @@ pub(crate) mod test_schema {
         let int = json!({"type": "integer"});
         let string_map = json!({"type": "object", "additionalProperties": {"type": "string"}});
         let defs: Vec<(&str, Value)> = vec![
-            ("io.k8s.api.apps.v1.Deployment", json!({"type": "object", "properties": {
-                "apiVersion": string, "kind": string,
-                "metadata": {"allOf": [r(meta)], "default": {}},
-                "spec": r("io.k8s.api.apps.v1.DeploymentSpec"),
-                "status": r("io.k8s.api.apps.v1.DeploymentStatus"),
-            }})),
-            ("io.k8s.api.apps.v1.DeploymentSpec", json!({"type": "object", "properties": {
-                "replicas": int,
-                "paused": {"type": "boolean"},
-                "selector": r("io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                "strategy": {"allOf": [r("io.k8s.api.apps.v1.DeploymentStrategy")], "x-kubernetes-patch-strategy": "retainKeys"},
-                "template": r("io.k8s.api.core.v1.PodTemplateSpec"),
-            }})),
-            ("io.k8s.api.apps.v1.DeploymentStrategy", json!({"type": "object", "properties": {
-                "type": string,
-                "rollingUpdate": r("io.k8s.api.apps.v1.RollingUpdateDeployment"),
-            }})),
-            ("io.k8s.api.apps.v1.RollingUpdateDeployment", json!({"type": "object", "properties": {
-                "maxSurge": {"x-kubernetes-int-or-string": true},
-                "maxUnavailable": {"x-kubernetes-int-or-string": true},
-            }})),
-            ("io.k8s.api.apps.v1.DeploymentStatus", json!({"type": "object", "properties": {
-                "replicas": int,
-                "conditions": list_of("io.k8s.api.apps.v1.DeploymentCondition"),
-            }})),
-            ("io.k8s.api.apps.v1.DeploymentCondition", json!({"type": "object", "properties": {
-                "type": string, "status": string, "reason": string,
-            }})),
-            ("io.k8s.api.core.v1.Pod", json!({"type": "object", "properties": {
-                "apiVersion": string, "kind": string,
-                "metadata": r(meta),
-                "spec": r("io.k8s.api.core.v1.PodSpec"),
-            }})),
-            ("io.k8s.api.core.v1.PodTemplateSpec", json!({"type": "object", "properties": {
-                "metadata": r(meta),
-                "spec": r("io.k8s.api.core.v1.PodSpec"),
-            }})),
-            ("io.k8s.api.core.v1.PodSpec", json!({"type": "object", "properties": {
-                "containers": list_of("io.k8s.api.core.v1.Container"),
-                "initContainers": list_of("io.k8s.api.core.v1.Container"),
-                "volumes": {"type": "array", "items": r("io.k8s.api.core.v1.Volume"),
-                    "x-kubernetes-patch-strategy": "merge,retainKeys", "x-kubernetes-patch-merge-key": "name",
-                    "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
-                "tolerations": list_of("io.k8s.api.core.v1.Toleration"),
-                "nodeSelector": string_map,
-                "restartPolicy": string,
-                "serviceAccountName": string,
-            }})),
-            ("io.k8s.api.core.v1.Container", json!({"type": "object", "properties": {
-                "name": string, "image": string, "imagePullPolicy": string,
-                "args": {"type": "array", "items": {"type": "string"}},
-                "ports": list_of("io.k8s.api.core.v1.ContainerPort"),
-                "env": list_of("io.k8s.api.core.v1.EnvVar"),
-                "volumeMounts": list_of("io.k8s.api.core.v1.VolumeMount"),
-                "resources": r("io.k8s.api.core.v1.ResourceRequirements"),
-            }})),
-            ("io.k8s.api.core.v1.ResourceRequirements", json!({"type": "object", "properties": {
-                "limits": string_map, "requests": string_map,
-            }})),
-            ("io.k8s.api.core.v1.ContainerPort", json!({"type": "object", "properties": {
-                "containerPort": int, "protocol": string, "name": string,
-            }})),
-            ("io.k8s.api.core.v1.EnvVar", json!({"type": "object", "properties": {
-                "name": string, "value": string,
-                "valueFrom": {"type": "object", "properties": {"fieldRef": {"type": "object", "properties": {"fieldPath": string}}}},
-            }})),
-            ("io.k8s.api.core.v1.VolumeMount", json!({"type": "object", "properties": {
-                "name": string, "mountPath": string, "readOnly": {"type": "boolean"},
-            }})),
-            ("io.k8s.api.core.v1.Volume", json!({"type": "object", "properties": {
-                "name": string,
-                "emptyDir": {"type": "object", "properties": {"medium": string}},
-                "configMap": {"type": "object", "properties": {"name": string}},
-            }})),
-            ("io.k8s.api.core.v1.Toleration", json!({"type": "object", "properties": {
-                "key": string, "operator": string, "effect": string, "value": string,
-            }})),
-            (meta, json!({"type": "object", "properties": {
-                "name": string, "namespace": string, "uid": string, "resourceVersion": string,
-                "labels": string_map, "annotations": string_map,
-                "finalizers": {"type": "array", "items": {"type": "string"}},
-                "ownerReferences": list_of("io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference"),
-                "managedFields": list_of("io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry"),
-            }})),
-            ("io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference", json!({"type": "object", "properties": {
-                "apiVersion": string, "kind": string, "name": string, "uid": string, "controller": {"type": "boolean"},
-            }})),
-            ("io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry", json!({"type": "object", "properties": {
-                "manager": string, "operation": string, "apiVersion": string, "time": string,
-                "fieldsType": string, "fieldsV1": {"type": "object"},
-            }})),
-            ("io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector", json!({"type": "object", "properties": {
-                "matchLabels": string_map,
-                "matchExpressions": {"type": "array", "items": {"type": "object"}},
-            }})),
+            (
+                "io.k8s.api.apps.v1.Deployment",
+                json!({"type": "object", "properties": {
+                    "apiVersion": string, "kind": string,
+                    "metadata": {"allOf": [r(meta)], "default": {}},
+                    "spec": r("io.k8s.api.apps.v1.DeploymentSpec"),
+                    "status": r("io.k8s.api.apps.v1.DeploymentStatus"),
+                }}),
+            ),
+            (
+                "io.k8s.api.apps.v1.DeploymentSpec",
+                json!({"type": "object", "properties": {
+                    "replicas": int,
+                    "paused": {"type": "boolean"},
+                    "selector": r("io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector"),
+                    "strategy": {"allOf": [r("io.k8s.api.apps.v1.DeploymentStrategy")], "x-kubernetes-patch-strategy": "retainKeys"},
+                    "template": r("io.k8s.api.core.v1.PodTemplateSpec"),
+                }}),
+            ),
+            (
+                "io.k8s.api.apps.v1.DeploymentStrategy",
+                json!({"type": "object", "properties": {
+                    "type": string,
+                    "rollingUpdate": r("io.k8s.api.apps.v1.RollingUpdateDeployment"),
+                }}),
+            ),
+            (
+                "io.k8s.api.apps.v1.RollingUpdateDeployment",
+                json!({"type": "object", "properties": {
+                    "maxSurge": {"x-kubernetes-int-or-string": true},
+                    "maxUnavailable": {"x-kubernetes-int-or-string": true},
+                }}),
+            ),
+            (
+                "io.k8s.api.apps.v1.DeploymentStatus",
+                json!({"type": "object", "properties": {
+                    "replicas": int,
+                    "conditions": list_of("io.k8s.api.apps.v1.DeploymentCondition"),
+                }}),
+            ),
+            (
+                "io.k8s.api.apps.v1.DeploymentCondition",
+                json!({"type": "object", "properties": {
+                    "type": string, "status": string, "reason": string,
+                }}),
+            ),
+            (
+                "io.k8s.api.core.v1.Pod",
+                json!({"type": "object", "properties": {
+                    "apiVersion": string, "kind": string,
+                    "metadata": r(meta),
+                    "spec": r("io.k8s.api.core.v1.PodSpec"),
+                }}),
+            ),
+            (
+                "io.k8s.api.core.v1.PodTemplateSpec",
+                json!({"type": "object", "properties": {
+                    "metadata": r(meta),
+                    "spec": r("io.k8s.api.core.v1.PodSpec"),
+                }}),
+            ),
+            (
+                "io.k8s.api.core.v1.PodSpec",
+                json!({"type": "object", "properties": {
+                    "containers": list_of("io.k8s.api.core.v1.Container"),
+                    "initContainers": list_of("io.k8s.api.core.v1.Container"),
+                    "volumes": {"type": "array", "items": r("io.k8s.api.core.v1.Volume"),
+                        "x-kubernetes-patch-strategy": "merge,retainKeys", "x-kubernetes-patch-merge-key": "name",
+                        "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+                    "tolerations": list_of("io.k8s.api.core.v1.Toleration"),
+                    "nodeSelector": string_map,
+                    "restartPolicy": string,
+                    "serviceAccountName": string,
+                }}),
+            ),
+            (
+                "io.k8s.api.core.v1.Container",
+                json!({"type": "object", "properties": {
+                    "name": string, "image": string, "imagePullPolicy": string,
+                    "args": {"type": "array", "items": {"type": "string"}},
+                    "ports": list_of("io.k8s.api.core.v1.ContainerPort"),
+                    "env": list_of("io.k8s.api.core.v1.EnvVar"),
+                    "volumeMounts": list_of("io.k8s.api.core.v1.VolumeMount"),
+                    "resources": r("io.k8s.api.core.v1.ResourceRequirements"),
+                }}),
+            ),
+            (
+                "io.k8s.api.core.v1.ResourceRequirements",
+                json!({"type": "object", "properties": {
+                    "limits": string_map, "requests": string_map,
+                }}),
+            ),
+            (
+                "io.k8s.api.core.v1.ContainerPort",
+                json!({"type": "object", "properties": {
+                    "containerPort": int, "protocol": string, "name": string,
+                }}),
+            ),
+            (
+                "io.k8s.api.core.v1.EnvVar",
+                json!({"type": "object", "properties": {
+                    "name": string, "value": string,
+                    "valueFrom": {"type": "object", "properties": {"fieldRef": {"type": "object", "properties": {"fieldPath": string}}}},
+                }}),
+            ),
+            (
+                "io.k8s.api.core.v1.VolumeMount",
+                json!({"type": "object", "properties": {
+                    "name": string, "mountPath": string, "readOnly": {"type": "boolean"},
+                }}),
+            ),
+            (
+                "io.k8s.api.core.v1.Volume",
+                json!({"type": "object", "properties": {
+                    "name": string,
+                    "emptyDir": {"type": "object", "properties": {"medium": string}},
+                    "configMap": {"type": "object", "properties": {"name": string}},
+                }}),
+            ),
+            (
+                "io.k8s.api.core.v1.Toleration",
+                json!({"type": "object", "properties": {
+                    "key": string, "operator": string, "effect": string, "value": string,
+                }}),
+            ),
+            (
+                meta,
+                json!({"type": "object", "properties": {
+                    "name": string, "namespace": string, "uid": string, "resourceVersion": string,
+                    "labels": string_map, "annotations": string_map,
+                    "finalizers": {"type": "array", "items": {"type": "string"}},
+                    "ownerReferences": list_of("io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference"),
+                    "managedFields": list_of("io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry"),
+                }}),
+            ),
+            (
+                "io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference",
+                json!({"type": "object", "properties": {
+                    "apiVersion": string, "kind": string, "name": string, "uid": string, "controller": {"type": "boolean"},
+                }}),
+            ),
+            (
+                "io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry",
+                json!({"type": "object", "properties": {
+                    "manager": string, "operation": string, "apiVersion": string, "time": string,
+                    "fieldsType": string, "fieldsV1": {"type": "object"},
+                }}),
+            ),
+            (
+                "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
+                json!({"type": "object", "properties": {
+                    "matchLabels": string_map,
+                    "matchExpressions": {"type": "array", "items": {"type": "object"}},
+                }}),
+            ),
         ];
         let mut map = Map::new();
         for (k, v) in defs {
@@ -2966,7 +3567,11 @@ mod k8s_tests {
 
     #[test]
     fn containers_merge_by_name() {
-        let out = apply(&pod(), json!({"spec": {"containers": [{"name": "sidecar", "image": "side:2"}]}}), POD);
+        let out = apply(
+            &pod(),
+            json!({"spec": {"containers": [{"name": "sidecar", "image": "side:2"}]}}),
+            POD,
+        );
         let containers = &out["spec"]["containers"];
         assert_eq!(containers.as_array().map(Vec::len), Some(2));
         assert_eq!(containers[0]["name"], "app");
@@ -2976,7 +3581,11 @@ mod k8s_tests {
 
     #[test]
     fn new_container_goes_first_without_order_directive() {
-        let out = apply(&pod(), json!({"spec": {"containers": [{"name": "debug", "image": "busybox"}]}}), POD);
+        let out = apply(
+            &pod(),
+            json!({"spec": {"containers": [{"name": "debug", "image": "busybox"}]}}),
+            POD,
+        );
         let names: Vec<&str> = out["spec"]["containers"]
             .as_array()
             .unwrap()
@@ -2993,7 +3602,10 @@ mod k8s_tests {
             json!({"spec": {"containers": [{"name": "app", "env": [{"name": "A", "$patch": "delete"}]}]}}),
             POD,
         );
-        assert_eq!(out["spec"]["containers"][0]["env"], json!([{"name": "B", "value": "2"}]));
+        assert_eq!(
+            out["spec"]["containers"][0]["env"],
+            json!([{"name": "B", "value": "2"}])
+        );
     }
 
     #[test]
@@ -3007,7 +3619,10 @@ mod k8s_tests {
             POD,
         );
         let c = &out["spec"]["containers"];
-        assert_eq!((c[0]["name"].as_str(), c[1]["name"].as_str()), (Some("sidecar"), Some("app")));
+        assert_eq!(
+            (c[0]["name"].as_str(), c[1]["name"].as_str()),
+            (Some("sidecar"), Some("app"))
+        );
         assert_eq!(c[1]["image"], "app:2");
         assert_eq!(c[1]["ports"].as_array().map(Vec::len), Some(2));
     }
@@ -3029,20 +3644,34 @@ mod k8s_tests {
             .map(|p| p["containerPort"].as_i64().unwrap())
             .collect();
         assert_eq!(ports, [8080, 80, 443]);
-        assert_eq!(out["spec"]["tolerations"], json!([{"key": "k2", "operator": "Exists"}]));
+        assert_eq!(
+            out["spec"]["tolerations"],
+            json!([{"key": "k2", "operator": "Exists"}])
+        );
     }
 
     #[test]
     fn labels_merge_and_null_deletes() {
-        let out = apply(&pod(), json!({"metadata": {"labels": {"tier": null, "env": "prod"}}}), POD);
-        assert_eq!(out["metadata"]["labels"], json!({"app": "web", "env": "prod"}));
+        let out = apply(
+            &pod(),
+            json!({"metadata": {"labels": {"tier": null, "env": "prod"}}}),
+            POD,
+        );
+        assert_eq!(
+            out["metadata"]["labels"],
+            json!({"app": "web", "env": "prod"})
+        );
     }
 
     #[test]
     fn finalizers_are_a_primitive_merge_list() {
         let out = apply(&pod(), json!({"metadata": {"finalizers": ["c", "a"]}}), POD);
         assert_eq!(out["metadata"]["finalizers"], json!(["c", "a", "b"]));
-        let out = apply(&pod(), json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"]}}), POD);
+        let out = apply(
+            &pod(),
+            json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"]}}),
+            POD,
+        );
         assert_eq!(out["metadata"]["finalizers"], json!(["b"]));
     }
 
@@ -3053,7 +3682,10 @@ mod k8s_tests {
             json!({"spec": {"volumes": [{"$retainKeys": ["configMap", "name"], "name": "data", "configMap": {"name": "cfg"}}]}}),
             POD,
         );
-        assert_eq!(out["spec"]["volumes"], json!([{"name": "data", "configMap": {"name": "cfg"}}]));
+        assert_eq!(
+            out["spec"]["volumes"],
+            json!([{"name": "data", "configMap": {"name": "cfg"}}])
+        );
     }
 
     fn deployment_rolling() -> Value {
@@ -3077,7 +3709,11 @@ mod k8s_tests {
         );
         assert_eq!(out["spec"]["strategy"], json!({"type": "Recreate"}));
         // A plain merge patch keeps rollingUpdate (and would fail validation).
-        let out = apply(&deployment_rolling(), json!({"spec": {"strategy": {"type": "Recreate"}}}), DEPLOYMENT);
+        let out = apply(
+            &deployment_rolling(),
+            json!({"spec": {"strategy": {"type": "Recreate"}}}),
+            DEPLOYMENT,
+        );
         assert!(out["spec"]["strategy"].get("rollingUpdate").is_some());
     }
 
@@ -3090,8 +3726,19 @@ mod k8s_tests {
             "spec": {"replicas": 2, "strategy": {"type": "Recreate"},
                 "template": {"spec": {"containers": [{"name": "app", "image": "app:1"}]}}}});
         let current = deployment_rolling();
-        let patch = create_three_way_merge_patch(&last_applied, &modified, &current, &schema, DEPLOYMENT, true).unwrap();
-        assert_eq!(patch, json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}}));
+        let patch = create_three_way_merge_patch(
+            &last_applied,
+            &modified,
+            &current,
+            &schema,
+            DEPLOYMENT,
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            patch,
+            json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}})
+        );
         let out = apply_strategic_merge_patch(&current, &patch, &schema, DEPLOYMENT).unwrap();
         assert_eq!(out["spec"]["strategy"], json!({"type": "Recreate"}));
     }
@@ -3100,14 +3747,14 @@ mod k8s_tests {
     fn kubectl_apply_removes_container_and_port_dropped_from_config() {
         let schema = k8s_schema();
         let last_applied = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
-            "spec": {"replicas": 2, "template": {"spec": {"containers": [
-                {"name": "app", "image": "app:1", "ports": [{"containerPort": 80}, {"containerPort": 443}]},
-                {"name": "sidecar", "image": "side:1"}
-            ]}}}});
+        "spec": {"replicas": 2, "template": {"spec": {"containers": [
+            {"name": "app", "image": "app:1", "ports": [{"containerPort": 80}, {"containerPort": 443}]},
+            {"name": "sidecar", "image": "side:1"}
+        ]}}}});
         let modified = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
-            "spec": {"replicas": 2, "template": {"spec": {"containers": [
-                {"name": "app", "image": "app:2", "ports": [{"containerPort": 80}]}
-            ]}}}});
+        "spec": {"replicas": 2, "template": {"spec": {"containers": [
+            {"name": "app", "image": "app:2", "ports": [{"containerPort": 80}]}
+        ]}}}});
         // The live object: server defaults, a container injected by someone else, a label.
         let current = json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "web", "labels": {"team": "a"}},
@@ -3119,9 +3766,24 @@ mod k8s_tests {
             ], "restartPolicy": "Always"}}}});
         // Server defaults count as changes since the last apply, so without `overwrite` (kubectl
         // apply's default is `--overwrite=true`) deleting what was defaulted conflicts.
-        let strict = create_three_way_merge_patch(&last_applied, &modified, &current, &schema, DEPLOYMENT, false);
+        let strict = create_three_way_merge_patch(
+            &last_applied,
+            &modified,
+            &current,
+            &schema,
+            DEPLOYMENT,
+            false,
+        );
         assert!(matches!(strict, Err(PatchError::Conflict { .. })));
-        let patch = create_three_way_merge_patch(&last_applied, &modified, &current, &schema, DEPLOYMENT, true).unwrap();
+        let patch = create_three_way_merge_patch(
+            &last_applied,
+            &modified,
+            &current,
+            &schema,
+            DEPLOYMENT,
+            true,
+        )
+        .unwrap();
         assert_eq!(
             patch,
             json!({"spec": {"template": {"spec": {
@@ -3152,16 +3814,26 @@ mod k8s_tests {
         let schema = k8s_schema();
         let original = pod();
         let mut modified = pod();
-        modified["spec"]["containers"][0]["env"] = json!([{"name": "B", "value": "3"}, {"name": "C", "value": "4"}]);
-        modified["spec"]["containers"].as_array_mut().unwrap().remove(1);
+        modified["spec"]["containers"][0]["env"] =
+            json!([{"name": "B", "value": "3"}, {"name": "C", "value": "4"}]);
+        modified["spec"]["containers"]
+            .as_array_mut()
+            .unwrap()
+            .remove(1);
         modified["metadata"]["labels"]["tier"] = Value::Null;
         modified["metadata"]["finalizers"] = json!(["b", "z"]);
         let patch = create_two_way_merge_patch(&original, &modified, &schema, POD).unwrap();
         let out = apply_strategic_merge_patch(&original, &patch, &schema, POD).unwrap();
         let mut expected = modified.clone();
-        expected["metadata"]["labels"].as_object_mut().unwrap().shift_remove("tier");
+        expected["metadata"]["labels"]
+            .as_object_mut()
+            .unwrap()
+            .shift_remove("tier");
         assert_eq!(out, expected, "patch was {patch}");
-        assert_eq!(patch["metadata"]["$deleteFromPrimitiveList/finalizers"], json!(["a"]));
+        assert_eq!(
+            patch["metadata"]["$deleteFromPrimitiveList/finalizers"],
+            json!(["a"])
+        );
         assert_eq!(patch["metadata"]["finalizers"], json!(["z"]));
     }
 
@@ -3179,7 +3851,10 @@ mod k8s_tests {
         assert_eq!(meta.patch_strategy.as_deref(), Some("merge"));
         assert_eq!(meta.merge_key(), "name");
         assert_eq!(meta.effective_list_type(), ListType::Map);
-        assert_eq!(containers.items().definition_name(), Some("io.k8s.api.core.v1.Container"));
+        assert_eq!(
+            containers.items().definition_name(),
+            Some("io.k8s.api.core.v1.Container")
+        );
         let (_, tol) = spec.field("tolerations");
         assert_eq!(tol.effective_list_type(), ListType::Atomic);
         let (node_selector, ns_meta) = spec.field("nodeSelector");
@@ -3189,7 +3864,10 @@ mod k8s_tests {
         assert_eq!(value.kind(), SchemaKind::Scalar);
         // allOf-wrapped reference with the strategy beside it.
         let (strategy, strategy_meta) = schema.root(DEPLOYMENT).field("spec").0.field("strategy");
-        assert_eq!(strategy.definition_name(), Some("io.k8s.api.apps.v1.DeploymentStrategy"));
+        assert_eq!(
+            strategy.definition_name(),
+            Some("io.k8s.api.apps.v1.DeploymentStrategy")
+        );
         assert_eq!(strategy_meta.patch_strategies().unwrap(), (true, ""));
         let (meta_node, _) = schema.root(DEPLOYMENT).field("metadata");
         let (_, finalizers) = meta_node.field("finalizers");
@@ -3213,18 +3891,37 @@ mod k8s_tests {
         // Whole documents.
         let doc = json!({"components": {"schemas": schema.definitions().clone()}});
         assert!(PatchSchema::from_document(&doc).root(POD).is_known());
-        assert!(PatchSchema::from_document(&json!({"definitions": {"x": {}}})).definition("x").is_some());
+        assert!(
+            PatchSchema::from_document(&json!({"definitions": {"x": {}}}))
+                .definition("x")
+                .is_some()
+        );
     }
 
     #[test]
     fn strategy_parsing() {
-        let meta = |s: &str| FieldMeta { patch_strategy: Some(s.into()), ..FieldMeta::default() };
+        let meta = |s: &str| FieldMeta {
+            patch_strategy: Some(s.into()),
+            ..FieldMeta::default()
+        };
         assert_eq!(meta("merge").patch_strategies().unwrap(), (false, "merge"));
-        assert_eq!(meta("merge,retainKeys").patch_strategies().unwrap(), (true, "merge"));
-        assert_eq!(meta("retainKeys,merge").patch_strategies().unwrap(), (true, "merge"));
-        assert_eq!(meta("replace").patch_strategies().unwrap(), (false, "replace"));
+        assert_eq!(
+            meta("merge,retainKeys").patch_strategies().unwrap(),
+            (true, "merge")
+        );
+        assert_eq!(
+            meta("retainKeys,merge").patch_strategies().unwrap(),
+            (true, "merge")
+        );
+        assert_eq!(
+            meta("replace").patch_strategies().unwrap(),
+            (false, "replace")
+        );
         assert!(meta("merge,replace").patch_strategies().is_err());
         assert!(meta("a,b,c").patch_strategies().is_err());
-        assert_eq!(FieldMeta::default().patch_strategies().unwrap(), (false, ""));
+        assert_eq!(
+            FieldMeta::default().patch_strategies().unwrap(),
+            (false, "")
+        );
     }
 }

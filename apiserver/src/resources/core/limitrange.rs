@@ -98,7 +98,9 @@ fn validate_item(item: &Value, path: &str, kinds: &mut BTreeSet<String>) -> Vec<
         }
     }
     for name in &names {
-        let (min, max, def, req) = (q("min", name), q("max", name), q("default", name), q("defaultRequest", name));
+        let pod = kind == "Pod";
+        let (min, max) = (q("min", name), q("max", name));
+        let (def, req) = if pod { (None, None) } else { (q("default", name), q("defaultRequest", name)) };
         let pair = |errs: &mut Vec<FieldError>, a: Option<Quantity>, b: Option<Quantity>, at: &str, shown: Option<Quantity>, text: &str| {
             if let (Some(a), Some(b), Some(s)) = (a, b, shown) {
                 if a.nanos > b.nanos {

@@ -11,15 +11,13 @@ use super::util::{child_obj, each_in, each_item, set_default, set_default_str};
 /// Default mode of secret, configMap, downwardAPI and projected volumes (0644).
 pub const DEFAULT_VOLUME_MODE: i64 = 420;
 
-/// Every member of a VolumeSource (what makes a volume "have a source").
+/// Every member of a VolumeSource, in upstream's validation order.
 pub const VOLUME_SOURCES: &[&str] = &[
-    "hostPath", "emptyDir", "gcePersistentDisk", "awsElasticBlockStore", "gitRepo", "secret", "nfs",
-    "iscsi", "glusterfs", "persistentVolumeClaim", "rbd", "flexVolume", "cinder", "cephfs", "flocker",
-    "downwardAPI", "fc", "azureFile", "configMap", "vsphereVolume", "quobyte", "azureDisk",
-    "photonPersistentDisk", "projected", "portworxVolume", "scaleIO", "storageos", "csi", "ephemeral",
-    "image",
+    "emptyDir", "hostPath", "gitRepo", "gcePersistentDisk", "awsElasticBlockStore", "secret", "nfs", "iscsi",
+    "glusterfs", "flocker", "persistentVolumeClaim", "rbd", "flexVolume", "cinder", "cephfs", "downwardAPI", "fc",
+    "azureFile", "configMap", "vsphereVolume", "quobyte", "azureDisk", "photonPersistentDisk", "portworxVolume",
+    "projected", "scaleIO", "storageos", "csi", "ephemeral", "image",
 ];
-
 /// Applies upstream's PodSpec defaults (used for pods and pod templates alike).
 pub fn default_pod_spec(spec: &mut Value) {
     let Some(m) = spec.as_object_mut() else { return };

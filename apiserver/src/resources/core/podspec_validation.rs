@@ -107,6 +107,12 @@ fn source_fields(kind: &str, src: &Value, path: &str) -> Vec<FieldError> {
         }
     };
     match kind {
+        "emptyDir" => {
+            let limit = src.get("sizeLimit").and_then(super::quantity::Quantity::from_json);
+            if limit.is_some_and(|q| q.nanos < 0) {
+                errs.push(FieldError::forbidden(format!("{path}.sizeLimit"), "SizeLimit field must be a valid resource quantity"));
+            }
+        }
         "hostPath" => {
             required(&mut errs, "path");
             if let Some(t) = src.get("type").and_then(Value::as_str) {

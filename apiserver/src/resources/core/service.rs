@@ -5,7 +5,7 @@
 use rkube_apimachinery::validation::{name_is_dns1035_label, FieldError};
 use serde_json::{json, Map, Value};
 
-use super::service_validation::{externally_accessible, is_headless, single_stack_rules, validate_service, validate_service_update};
+use super::service_validation::{externally_accessible, single_stack_rules, validate_service, validate_service_update};
 use super::util::{child_obj, each_in, format_labels, list_at, parse_ip, set_default, set_default_str, str_at, str_of, string_map};
 use crate::resources::strategy::{age_cell, Column, Strategy};
 

@@ -44,7 +44,10 @@ impl Cidr {
             IpAddr::V6(a) => (u128::from(a), false),
         };
         let bits = if v4 { 32 } else { 128 };
-        (prefix <= bits).then_some(Cidr { addr: addr & mask(prefix, bits), prefix, v4 })
+        if prefix > bits {
+            return None;
+        }
+        Some(Cidr { addr: addr & mask(prefix, bits), prefix, v4 })
     }
 
     /// True when `other`'s network address lies in this network.

@@ -51,8 +51,16 @@ async fn get_main(call: &Call) -> ApiResult<Response> {
 }
 
 async fn update_status(call: &Call, raw: Body) -> ApiResult<Response> {
-    let (obj, warnings) = read_object(call, raw).await?;
+    let (mut obj, warnings) = read_object(call, raw).await?;
     let opts = params::write_options(&call.query)?;
+    if let Ok(current) = call.state.store.get(&call.info, call.ns(), call.name()).await {
+        let manager = crate::http::resource::field_manager(call, "update");
+        let mut merged = rest::merge_for_update(&call.info, obj.clone(), &current, Some("status"));
+        crate::patch::managed::track(&call.state, &call.info, &mut merged, Some(&current), &manager, Some("status"));
+        if let Some(mf) = merged.pointer("/metadata/managedFields") {
+            meta::meta_mut(&mut obj).insert("managedFields".into(), mf.clone());
+        }
+    }
     let out = rest::update(&call.state.store, &call.info, call.ns(), call.name(), obj, Some("status"), &opts).await?;
     Ok(with_warnings(respond_object(call, StatusCode::OK, &out), &warnings))
 }

@@ -138,7 +138,7 @@ async fn pump(
                     Err(e) => return send_error(&tx, &ApiError::from_storage(&info, "", e)).await,
                 };
                 from = ev.kv.mod_revision;
-                match translate(&ev, &pred) {
+                match translate(&info, &ev, &pred) {
                     Ok(Some((kind, obj))) => {
                         if tx.send(renderer.render(kind, &obj)).await.is_err() {
                             return;

@@ -76,7 +76,7 @@ pub async fn handle(call: &Call, bytes: &[u8], subresource: Option<&str>) -> Api
         rest::check_type(&call.info, &mut patched)?;
         keep_identity(&mut patched, &current);
         let mut new = rest::merge_for_update(&call.info, patched, &current, subresource);
-        managed::track_update(&call.state, &call.info, &mut new, Some(&current), &manager);
+        managed::track(&call.state, &call.info, &mut new, Some(&current), &manager, subresource);
         match rest::write_update(&call.state.store, &call.info, new, &current, rev, &opts).await {
             Err(e) if e.reason == "Conflict" && wanted_rv.is_none() && e.message.contains("has been modified") => continue,
             Err(e) => return Err(e),

@@ -57,6 +57,12 @@ pub fn decode(kv: &KeyValue) -> ApiResult<Value> {
     Ok(obj)
 }
 
+/// Parses stored bytes into an object of `info`'s form (converting shared storage).
+pub fn decode_as(info: &ResourceInfo, kv: &KeyValue) -> ApiResult<Value> {
+    let obj = decode(kv)?;
+    Ok(if info.storage_alias.is_some() { info.from_storage(obj) } else { obj })
+}
+
 /// Serializes an object for storage, without its resourceVersion.
 pub fn encode(obj: &Value) -> Vec<u8> {
     let mut copy = obj.clone();
@@ -80,7 +86,7 @@ impl Store {
     /// Reads one object.
     pub async fn get(&self, info: &ResourceInfo, ns: Option<&str>, name: &str) -> ApiResult<Value> {
         match self.storage.get(&info.key(ns, name)).await {
-            Ok(Some(kv)) => decode(&kv),
+            Ok(Some(kv)) => decode_as(info, &kv),
             Ok(None) => Err(ApiError::not_found(info, name)),
             Err(e) => Err(ApiError::from_storage(info, name, e)),
         }
@@ -114,7 +120,7 @@ impl Store {
             (true, Some(last)) => Some(encode_continue(&format!("{}\u{0}", last.key), res.revision)),
             _ => None,
         };
-        let items = res.items.iter().map(decode).collect::<ApiResult<Vec<_>>>()?;
+        let items = res.items.iter().map(|kv| decode_as(info, kv)).collect::<ApiResult<Vec<_>>>()?;
         Ok(ListPage { items, revision: res.revision, continue_token, remaining: res.remaining })
     }
 
@@ -123,7 +129,7 @@ impl Store {
         let (ns, name) = meta::namespace_and_name(&obj);
         let kv = self
             .storage
-            .create(&info.key(ns.as_deref(), &name), encode(&obj))
+            .create(&info.key(ns.as_deref(), &name), encode(&info.to_storage(obj.clone())))
             .await
             .map_err(|e| ApiError::from_storage(info, &name, e))?;
         let mut out = obj;
@@ -136,7 +142,7 @@ impl Store {
         let (ns, name) = meta::namespace_and_name(&obj);
         let kv = self
             .storage
-            .update(&info.key(ns.as_deref(), &name), encode(&obj), expected)
+            .update(&info.key(ns.as_deref(), &name), encode(&info.to_storage(obj.clone())), expected)
             .await
             .map_err(|e| ApiError::from_storage(info, &name, e))?;
         let mut out = obj;
@@ -152,7 +158,7 @@ impl Store {
             .delete(&info.key(ns, name), expected)
             .await
             .map_err(|e| ApiError::from_storage(info, name, e))?;
-        decode(&kv)
+        decode_as(info, &kv)
     }
 
     /// Read-modify-write with retries (upstream's GuaranteedUpdate): `update` gets the

@@ -184,7 +184,10 @@ pub fn merge_for_update(info: &ResourceInfo, obj: Value, current: &Value, subres
                     }
                 }
             }
-            // Status writers may still set labels/annotations upstream; keep metadata stored.
+            // Only status changes here; managedFields are recomputed for the status writer.
+            if let Some(mf) = obj.pointer("/metadata/managedFields") {
+                meta::meta_mut(&mut new).insert("managedFields".into(), mf.clone());
+            }
             new
         }
         _ if info.status_subresource => {

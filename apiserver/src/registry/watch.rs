@@ -7,7 +7,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::errors::ApiResult;
-use crate::registry::decode;
+use crate::registry::decode_as;
+use crate::resources::ResourceInfo;
 use crate::storage::{EventKind, WatchEvent};
 
 /// Whether an object belongs to a watch (label and field selectors).
@@ -25,10 +26,10 @@ pub const BOOKMARK: &str = "BOOKMARK";
 pub const ERROR: &str = "ERROR";
 
 /// The API event for a storage event, or `None` if the filter hides it.
-pub fn translate(ev: &WatchEvent, pred: &Predicate) -> ApiResult<Option<(&'static str, Value)>> {
-    let cur = decode(&ev.kv)?;
+pub fn translate(info: &ResourceInfo, ev: &WatchEvent, pred: &Predicate) -> ApiResult<Option<(&'static str, Value)>> {
+    let cur = decode_as(info, &ev.kv)?;
     let prev = match &ev.prev {
-        Some(p) => Some(decode(p)?),
+        Some(p) => Some(decode_as(info, p)?),
         None => None,
     };
     let now_matches = pred(&cur);
@@ -56,13 +57,14 @@ mod tests {
 
     #[test]
     fn objects_moving_in_and_out_of_a_selector() {
+        let info = crate::resources::builtin().into_iter().find(|r| r.plural == "configmaps").unwrap();
         let pred: Predicate = Arc::new(|o: &Value| o.pointer("/metadata/labels/app") == Some(&Value::from("web")));
         let modified = |from: &str, to: &str| WatchEvent { kind: EventKind::Modified, kv: kv(to, 3), prev: Some(kv(from, 2)) };
-        assert_eq!(translate(&modified("db", "web"), &pred).unwrap().unwrap().0, ADDED);
-        assert_eq!(translate(&modified("web", "db"), &pred).unwrap().unwrap().0, DELETED);
-        assert_eq!(translate(&modified("web", "web"), &pred).unwrap().unwrap().0, MODIFIED);
-        assert!(translate(&modified("db", "db"), &pred).unwrap().is_none());
-        let (_, obj) = translate(&modified("web", "web"), &pred).unwrap().unwrap();
+        assert_eq!(translate(&info, &modified("db", "web"), &pred).unwrap().unwrap().0, ADDED);
+        assert_eq!(translate(&info, &modified("web", "db"), &pred).unwrap().unwrap().0, DELETED);
+        assert_eq!(translate(&info, &modified("web", "web"), &pred).unwrap().unwrap().0, MODIFIED);
+        assert!(translate(&info, &modified("db", "db"), &pred).unwrap().is_none());
+        let (_, obj) = translate(&info, &modified("web", "web"), &pred).unwrap().unwrap();
         assert_eq!(obj.pointer("/metadata/resourceVersion"), Some(&Value::from("3")));
     }
 }

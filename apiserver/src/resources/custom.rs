@@ -50,6 +50,7 @@ pub fn infos_from_crd(crd: &Value) -> Vec<ResourceInfo> {
                     columns: printer_columns(v),
                 }),
                 schema: Some(schema),
+                storage_alias: None,
             }
         })
         .collect()

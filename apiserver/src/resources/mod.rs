@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod core;
 pub mod custom;
+pub mod event_conversion;
 pub mod strategy;
 
 use std::collections::BTreeMap;
@@ -62,6 +63,19 @@ pub struct ResourceInfo {
     pub strategy: Arc<dyn Strategy>,
     /// For custom resources: the version's openAPIV3Schema (validation and OpenAPI).
     pub schema: Option<serde_json::Value>,
+    /// When this resource is stored as another one (events.k8s.io Events as core Events).
+    pub storage_alias: Option<StorageAlias>,
+}
+
+/// Storage shared with another resource, with the conversions to and from its form.
+#[derive(Clone, Debug)]
+pub struct StorageAlias {
+    /// The other resource's key prefix.
+    pub key_prefix: String,
+    /// This resource's form -> the stored form.
+    pub to_storage: fn(serde_json::Value) -> serde_json::Value,
+    /// The stored form -> this resource's form.
+    pub from_storage: fn(serde_json::Value) -> serde_json::Value,
 }
 
 /// Where a scalable resource keeps its replica counts (JSON pointers).
@@ -87,6 +101,9 @@ impl ResourceInfo {
 
     /// The storage key prefix of every object of this resource, ending with '/'.
     pub fn key_prefix(&self) -> String {
+        if let Some(alias) = &self.storage_alias {
+            return alias.key_prefix.clone();
+        }
         let group = if self.group.is_empty() { "core" } else { &self.group };
         format!("/registry/{}/{}/", group, self.plural)
     }
@@ -104,6 +121,22 @@ impl ResourceInfo {
         match (self.namespaced, namespace) {
             (true, Some(ns)) => format!("{}{}/", self.key_prefix(), ns),
             _ => self.key_prefix(),
+        }
+    }
+
+    /// Converts a stored object to this resource's form.
+    pub fn from_storage(&self, obj: serde_json::Value) -> serde_json::Value {
+        match &self.storage_alias {
+            Some(a) => (a.from_storage)(obj),
+            None => obj,
+        }
+    }
+
+    /// Converts an object of this resource to the stored form.
+    pub fn to_storage(&self, obj: serde_json::Value) -> serde_json::Value {
+        match &self.storage_alias {
+            Some(a) => (a.to_storage)(obj),
+            None => obj,
         }
     }
 
@@ -145,6 +178,7 @@ impl Def {
                 virtual_only: false,
                 strategy: Arc::new(GenericStrategy),
                 schema: None,
+                storage_alias: None,
             },
         }
     }
@@ -328,7 +362,7 @@ pub fn builtin() -> Vec<ResourceInfo> {
         // discovery.k8s.io/v1
         Def::new("discovery.k8s.io/v1", "EndpointSlice", "endpointslices", true).done(),
         // events.k8s.io/v1 (same storage as core events upstream; separate here)
-        Def::new("events.k8s.io/v1", "Event", "events", true).short(&["ev"]).done(),
+        Def::new("events.k8s.io/v1", "Event", "events", true).short(&["ev"]).stored_as_core_events().done(),
         // networking.k8s.io/v1
         Def::new("networking.k8s.io/v1", "IngressClass", "ingressclasses", false).done(),
         Def::new("networking.k8s.io/v1", "Ingress", "ingresses", true).short(&["ing"]).status().done(),
@@ -372,6 +406,15 @@ pub fn builtin() -> Vec<ResourceInfo> {
 }
 
 impl Def {
+    fn stored_as_core_events(mut self) -> Self {
+        self.info.storage_alias = Some(StorageAlias {
+            key_prefix: "/registry/core/events/".into(),
+            to_storage: event_conversion::to_core,
+            from_storage: event_conversion::from_core,
+        });
+        self
+    }
+
     fn categories_api_extensions(mut self) -> Self {
         self.info.categories = vec!["api-extensions".into()];
         self

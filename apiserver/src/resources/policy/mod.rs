@@ -1,0 +1,3 @@
+//! policy/v1 strategies: PodDisruptionBudget.
+
+pub mod poddisruptionbudget;

@@ -7,7 +7,8 @@ use crate::resources::ResourceInfo;
 
 /// The column definitions of a resource (Name first).
 pub fn column_definitions(info: &ResourceInfo) -> Vec<Value> {
-    std::iter::once(Column::name_col())
+    let name = info.strategy.name_column_first().then(Column::name_col);
+    name.into_iter()
         .chain(info.strategy.columns())
         .map(|c| {
             json!({
@@ -24,8 +25,10 @@ pub fn column_definitions(info: &ResourceInfo) -> Vec<Value> {
 /// One row for an object, with the object embedded as `include` says
 /// (None, Metadata or Object).
 pub fn row(info: &ResourceInfo, obj: &Value, include: &str) -> Value {
-    let name = obj.pointer("/metadata/name").cloned().unwrap_or(json!(""));
-    let mut cells = vec![name];
+    let mut cells = Vec::new();
+    if info.strategy.name_column_first() {
+        cells.push(obj.pointer("/metadata/name").cloned().unwrap_or(json!("")));
+    }
     cells.extend(info.strategy.cells(obj));
     let mut r = json!({ "cells": cells });
     match include {

@@ -119,7 +119,7 @@ pub async fn create(store: &Store, info: &ResourceInfo, ns: Option<&str>, mut ob
         }
     }
     meta::stamp_create(&mut obj);
-    if info.status_subresource {
+    if info.status_subresource && info.strategy.reset_status_on_create() {
         if let Some(m) = obj.as_object_mut() {
             m.remove("status");
         }
@@ -216,8 +216,9 @@ pub async fn write_update(
     current_rv: Revision,
     opts: &WriteOptions,
 ) -> ApiResult<Value> {
-    meta::carry_update(&mut new, current);
+    // Defaults first, so that a body that omits defaulted fields does not count as a change.
     info.strategy.default(&mut new);
+    meta::carry_update(&mut new, current);
     info.strategy.prepare_for_update(&mut new, current);
     validate(info, &new, Some(current))?;
     meta::set_resource_version(&mut new, current_rv);

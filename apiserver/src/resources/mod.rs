@@ -4,10 +4,20 @@
 //! Adding a built-in resource is one line in [`builtin`] plus, when it needs more than the
 //! generic behaviour, a strategy in a file of its own under this folder.
 
+pub mod apps;
+pub mod batch;
 pub mod catalog;
+pub mod coordination;
 pub mod core;
 pub mod custom;
+pub mod discovery;
 pub mod event_conversion;
+pub mod events;
+pub mod networking;
+pub mod policy;
+pub mod rbac;
+pub mod scheduling;
+pub mod storage;
 pub mod strategy;
 
 use std::collections::BTreeMap;
@@ -308,25 +318,35 @@ pub fn builtin() -> Vec<ResourceInfo> {
             .strategy(Arc::new(core::ServiceStrategy))
             .done(),
         // apps/v1
-        Def::new("apps/v1", "ControllerRevision", "controllerrevisions", true).done(),
-        Def::new("apps/v1", "DaemonSet", "daemonsets", true).short(&["ds"]).all().status().done(),
+        Def::new("apps/v1", "ControllerRevision", "controllerrevisions", true)
+            .strategy(Arc::new(apps::controllerrevision::ControllerRevisionStrategy))
+            .done(),
+        Def::new("apps/v1", "DaemonSet", "daemonsets", true)
+            .short(&["ds"])
+            .all()
+            .status()
+            .strategy(Arc::new(apps::daemonset::DaemonSetStrategy))
+            .done(),
         Def::new("apps/v1", "Deployment", "deployments", true)
             .short(&["deploy"])
             .all()
             .status()
             .scale(Some("/spec/selector"))
+            .strategy(Arc::new(apps::deployment::DeploymentStrategy))
             .done(),
         Def::new("apps/v1", "ReplicaSet", "replicasets", true)
             .short(&["rs"])
             .all()
             .status()
             .scale(Some("/spec/selector"))
+            .strategy(Arc::new(apps::replicaset::ReplicaSetStrategy))
             .done(),
         Def::new("apps/v1", "StatefulSet", "statefulsets", true)
             .short(&["sts"])
             .all()
             .status()
             .scale(Some("/spec/selector"))
+            .strategy(Arc::new(apps::statefulset::StatefulSetStrategy))
             .done(),
         // authentication / authorization reviews
         Def::new("authentication.k8s.io/v1", "SelfSubjectReview", "selfsubjectreviews", false)
@@ -355,37 +375,68 @@ pub fn builtin() -> Vec<ResourceInfo> {
             .done(),
         // autoscaling is served through the scale subresources only.
         // batch/v1
-        Def::new("batch/v1", "CronJob", "cronjobs", true).short(&["cj"]).all().status().done(),
-        Def::new("batch/v1", "Job", "jobs", true).all().status().done(),
+        Def::new("batch/v1", "CronJob", "cronjobs", true)
+            .short(&["cj"])
+            .all()
+            .status()
+            .strategy(Arc::new(batch::cronjob::CronJobStrategy))
+            .done(),
+        Def::new("batch/v1", "Job", "jobs", true).all().status().strategy(Arc::new(batch::job::JobStrategy)).done(),
         // coordination.k8s.io/v1
-        Def::new("coordination.k8s.io/v1", "Lease", "leases", true).done(),
+        Def::new("coordination.k8s.io/v1", "Lease", "leases", true)
+            .strategy(Arc::new(coordination::lease::LeaseStrategy))
+            .done(),
         // discovery.k8s.io/v1
-        Def::new("discovery.k8s.io/v1", "EndpointSlice", "endpointslices", true).done(),
+        Def::new("discovery.k8s.io/v1", "EndpointSlice", "endpointslices", true)
+            .strategy(Arc::new(discovery::endpointslice::EndpointSliceStrategy))
+            .done(),
         // events.k8s.io/v1 (same storage as core events upstream; separate here)
-        Def::new("events.k8s.io/v1", "Event", "events", true).short(&["ev"]).stored_as_core_events().done(),
+        Def::new("events.k8s.io/v1", "Event", "events", true)
+            .short(&["ev"])
+            .stored_as_core_events()
+            .strategy(Arc::new(events::event::EventStrategy))
+            .done(),
         // networking.k8s.io/v1
-        Def::new("networking.k8s.io/v1", "IngressClass", "ingressclasses", false).done(),
-        Def::new("networking.k8s.io/v1", "Ingress", "ingresses", true).short(&["ing"]).status().done(),
+        Def::new("networking.k8s.io/v1", "IngressClass", "ingressclasses", false)
+            .strategy(Arc::new(networking::ingressclass::IngressClassStrategy))
+            .done(),
+        Def::new("networking.k8s.io/v1", "Ingress", "ingresses", true)
+            .short(&["ing"])
+            .status()
+            .strategy(Arc::new(networking::ingress::IngressStrategy))
+            .done(),
         Def::new("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", true)
             .short(&["netpol"])
+            .strategy(Arc::new(networking::networkpolicy::NetworkPolicyStrategy))
             .done(),
         // policy/v1
         Def::new("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", true)
             .short(&["pdb"])
             .status()
+            .strategy(Arc::new(policy::poddisruptionbudget::PodDisruptionBudgetStrategy))
             .done(),
         // rbac.authorization.k8s.io/v1
-        Def::new("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", false).done(),
-        Def::new("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", false).done(),
-        Def::new("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", true).done(),
-        Def::new("rbac.authorization.k8s.io/v1", "Role", "roles", true).done(),
+        Def::new("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", false)
+            .strategy(Arc::new(rbac::clusterrolebinding::ClusterRoleBindingStrategy))
+            .done(),
+        Def::new("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", false)
+            .strategy(Arc::new(rbac::clusterrole::ClusterRoleStrategy))
+            .done(),
+        Def::new("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", true)
+            .strategy(Arc::new(rbac::rolebinding::RoleBindingStrategy))
+            .done(),
+        Def::new("rbac.authorization.k8s.io/v1", "Role", "roles", true)
+            .strategy(Arc::new(rbac::role::RoleStrategy))
+            .done(),
         // scheduling.k8s.io/v1
         Def::new("scheduling.k8s.io/v1", "PriorityClass", "priorityclasses", false)
             .short(&["pc"])
+            .strategy(Arc::new(scheduling::priorityclass::PriorityClassStrategy))
             .done(),
         // storage.k8s.io/v1
         Def::new("storage.k8s.io/v1", "StorageClass", "storageclasses", false)
             .short(&["sc"])
+            .strategy(Arc::new(storage::storageclass::StorageClassStrategy))
             .done(),
         // apiextensions.k8s.io/v1
         Def::new("apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", false)

@@ -65,6 +65,17 @@ pub trait Strategy: Send + Sync {
     /// Fills defaults (as upstream's SetDefaults_*); runs on every create and update body.
     fn default(&self, _obj: &mut Value) {}
 
+    /// Whether a create drops the status the client sent (most resources; a Node keeps the
+    /// status its kubelet registers with).
+    fn reset_status_on_create(&self) -> bool {
+        true
+    }
+
+    /// Whether tables start with the Name column (Events print it last, in wide output).
+    fn name_column_first(&self) -> bool {
+        true
+    }
+
     /// Adjusts a new object before validation (e.g. initial status).
     fn prepare_for_create(&self, _obj: &mut Value) {}
 

@@ -77,7 +77,13 @@ struct Inner {
     /// Serializes compactions (which do not need to stop writers).
     compactor: Mutex<()>,
     /// Latest revision that is durable and announced to watchers.
-    published: AtomicU64,
+    published: Arc<AtomicU64>,
+    /// The same revision, for waiting on it.
+    published_rx: tokio::sync::watch::Receiver<Revision>,
+    /// Applied writes waiting for the group flush, in revision order.
+    flush_queue: std::sync::mpsc::Sender<PendingWrite>,
+    /// The flusher thread, joined on drop so the database is closed when the store is.
+    flusher: Option<std::thread::JoinHandle<()>>,
     /// Latest compaction point.
     compacted: AtomicU64,
     /// Live events, in revision order.
@@ -101,11 +107,23 @@ impl SledStore {
         let rev = read_meta(&tree, META_REV)?.max(INITIAL_REVISION);
         let compacted = read_meta(&tree, META_COMPACTED)?;
         let (events, _) = broadcast::channel(capacity.max(1));
+        let published = Arc::new(AtomicU64::new(rev));
+        let (published_tx, published_rx) = tokio::sync::watch::channel(rev);
+        let (flush_queue, flusher) = Flusher {
+            tree: tree.clone(),
+            published: published.clone(),
+            published_tx,
+            events: events.clone(),
+        }
+        .start();
         let inner = Inner {
             tree,
             writer: Arc::new(Mutex::new(rev)),
             compactor: Mutex::new(()),
-            published: AtomicU64::new(rev),
+            published,
+            published_rx,
+            flush_queue,
+            flusher: Some(flusher),
             compacted: AtomicU64::new(compacted),
             events,
             _db: db,
@@ -213,7 +231,9 @@ impl Inner {
             kv,
             prev: None,
         };
-        self.commit(&mut rev, event).await
+        let done = self.commit(&mut rev, event)?;
+        drop(rev);
+        done.await.map_err(|_| StorageError::Backend("the flusher has stopped".into()))?
     }
 
     async fn update(
@@ -235,7 +255,9 @@ impl Inner {
             kv,
             prev: Some(prev),
         };
-        self.commit(&mut rev, event).await
+        let done = self.commit(&mut rev, event)?;
+        drop(rev);
+        done.await.map_err(|_| StorageError::Backend("the flusher has stopped".into()))?
     }
 
     async fn delete(
@@ -254,7 +276,9 @@ impl Inner {
             kv,
             prev: Some(prev),
         };
-        self.commit(&mut rev, event).await
+        let done = self.commit(&mut rev, event)?;
+        drop(rev);
+        done.await.map_err(|_| StorageError::Backend("the flusher has stopped".into()))?
     }
 
     /// Reads the current version of `key` and checks it against the caller's expectation.
@@ -276,29 +300,90 @@ impl Inner {
         }
     }
 
-    /// Writes `event` (whose `kv.mod_revision` is `*rev + 1`) atomically, flushes it, then
-    /// announces it. Must be called with the writer lock held (`rev` is its guarded value).
-    async fn commit(
+    /// Writes `event` (whose `kv.mod_revision` is `*rev + 1`) atomically and queues it for
+    /// the group flush. Must be called with the writer lock held (`rev` is its guarded
+    /// value); the returned future resolves once the write is durable and announced.
+    fn commit(
         &self,
         rev: &mut Revision,
         event: WatchEvent,
-    ) -> Result<KeyValue, StorageError> {
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<KeyValue, StorageError>>, StorageError> {
         let next = event.kv.mod_revision;
         debug_assert_eq!(next, *rev + 1);
         self.tree
             .apply_batch(write_batch(&event))
             .map_err(backend)?;
         // The batch is applied and visible to readers: the revision is taken even if the flush
-        // below fails, so that it is never reused for different content.
+        // fails, so that it is never reused for different content.
         *rev = next;
-        let flushed = self.tree.flush_async().await;
-        // Publishing happens under the writer lock, so events go out in revision order.
-        self.published.store(next, Ordering::SeqCst);
-        let kv = event.kv.clone();
-        // No receiver is not an error: nobody is watching.
-        let _ = self.events.send(Arc::new(event));
-        flushed.map_err(backend)?;
-        Ok(kv)
+        let (reply, done) = tokio::sync::oneshot::channel();
+        self.flush_queue
+            .send(PendingWrite { event, reply })
+            .map_err(|_| StorageError::Backend("the flusher has stopped".into()))?;
+        Ok(done)
+    }
+
+    /// Waits until every applied write up to `rev` is durable and announced.
+    async fn wait_published(&self, rev: Revision) {
+        let mut rx = self.published_rx.clone();
+        let _ = rx.wait_for(|p| *p >= rev).await;
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the queue ends the flusher, which holds a handle on the database.
+        let (closed, _) = std::sync::mpsc::channel();
+        drop(std::mem::replace(&mut self.flush_queue, closed));
+        if let Some(handle) = self.flusher.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// An applied write waiting for its flush.
+struct PendingWrite {
+    event: WatchEvent,
+    reply: tokio::sync::oneshot::Sender<Result<KeyValue, StorageError>>,
+}
+
+/// Group commit: one thread flushes sled once for every batch of writes that queued up
+/// meanwhile, then announces them in revision order. Concurrent writers share an fsync
+/// instead of taking turns at one each.
+struct Flusher {
+    tree: Tree,
+    published: Arc<AtomicU64>,
+    published_tx: tokio::sync::watch::Sender<Revision>,
+    events: broadcast::Sender<Arc<WatchEvent>>,
+}
+
+impl Flusher {
+    fn start(self) -> (std::sync::mpsc::Sender<PendingWrite>, std::thread::JoinHandle<()>) {
+        let (tx, rx) = std::sync::mpsc::channel::<PendingWrite>();
+        let handle = std::thread::Builder::new()
+            .name("sled-flusher".into())
+            .spawn(move || self.run(rx))
+            .expect("spawn the sled flusher thread");
+        (tx, handle)
+    }
+
+    fn run(self, rx: std::sync::mpsc::Receiver<PendingWrite>) {
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            while let Ok(more) = rx.try_recv() {
+                batch.push(more);
+            }
+            let flushed = self.tree.flush().map_err(backend);
+            for pending in batch {
+                let next = pending.event.kv.mod_revision;
+                self.published.store(next, Ordering::SeqCst);
+                let _ = self.published_tx.send(next);
+                let kv = pending.event.kv.clone();
+                // No receiver is not an error: nobody is watching.
+                let _ = self.events.send(Arc::new(pending.event));
+                let _ = pending.reply.send(flushed.clone().map(|_| kv));
+            }
+        }
     }
 }
 
@@ -336,6 +421,8 @@ impl Inner {
         // can land in the middle of the scan.
         let guard = self.writer.clone().lock_owned().await;
         let current = *guard;
+        // Applied writes become readable only once durable: wait for the group flush.
+        self.wait_published(current).await;
         let requested = opts.revision.filter(|r| *r != 0).unwrap_or(current);
         if requested > current {
             return Err(StorageError::FutureRevision { requested, current });

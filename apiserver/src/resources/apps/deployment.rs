@@ -205,7 +205,7 @@ mod tests {
         d["spec"]["replicas"] = json!(-1);
         d["spec"]["strategy"] = json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 0}});
         d["spec"]["minReadySeconds"] = json!(700);
-        d["spec"]["template"]["spec"] = json!({"restartPolicy": "OnFailure", "containers": []});
+        d["spec"]["template"]["spec"]["restartPolicy"] = json!("OnFailure");
         DeploymentStrategy.default(&mut d);
         assert_eq!(
             msgs(&DeploymentStrategy.validate(&d)),

@@ -1,13 +1,14 @@
 //! Pod templates embedded in workload controllers (Deployment, ReplicaSet, StatefulSet,
 //! DaemonSet, Job, CronJob): defaulting, validation and the printers' container cells.
 //!
-//! Defaulting and pod-spec validation belong to the core/v1 code; until its public pod
-//! template functions land, [`default_template`] and [`validate_template`] apply the basic
-//! upstream `SetDefaults_PodSpec`/`SetDefaults_Container` defaults and the template's
-//! metadata checks. Each is the single call to switch once core exposes its own.
+//! Defaulting and pod-spec validation are core/v1's (`SetDefaults_PodSpec` and
+//! `ValidatePodTemplateSpec`); these wrappers apply them at the template's place.
 
 use rkube_apimachinery::validation::{validate_annotations, validate_labels, FieldError};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
+
+use crate::resources::core::podspec_defaults::default_pod_spec;
+use crate::resources::core::podtemplate::validate_pod_template_spec;
 
 use super::util::{list_at, string_map};
 
@@ -32,69 +33,11 @@ pub fn default_template_at(obj: &mut Value, parent: &str) {
     }
 }
 
-/// Upstream `SetDefaults_PodSpec` (the members every template shows after defaulting).
-fn default_pod_spec(spec: &mut Value) {
-    let Some(m) = spec.as_object_mut() else { return };
-    set_str(m, "dnsPolicy", "ClusterFirst");
-    set_str(m, "restartPolicy", "Always");
-    set(m, "securityContext", json!({}));
-    set(m, "terminationGracePeriodSeconds", json!(30));
-    set_str(m, "schedulerName", "default-scheduler");
-    for key in ["containers", "initContainers"] {
-        if let Some(list) = m.get_mut(key).and_then(Value::as_array_mut) {
-            list.iter_mut().filter_map(Value::as_object_mut).for_each(default_container);
-        }
-    }
-}
-
-/// Upstream `SetDefaults_Container` (pull policy, termination message, port protocols).
-fn default_container(c: &mut Map<String, Value>) {
-    let image = c.get("image").and_then(Value::as_str).unwrap_or("").to_string();
-    set_str(c, "imagePullPolicy", pull_policy(&image));
-    set_str(c, "terminationMessagePath", "/dev/termination-log");
-    set_str(c, "terminationMessagePolicy", "File");
-    set(c, "resources", json!({}));
-    if let Some(ports) = c.get_mut("ports").and_then(Value::as_array_mut) {
-        ports.iter_mut().filter_map(Value::as_object_mut).for_each(|p| set_str(p, "protocol", "TCP"));
-    }
-}
-
-/// `Always` for untagged or `:latest` images, else `IfNotPresent` (digests included).
-fn pull_policy(image: &str) -> &'static str {
-    if image.contains('@') {
-        return "IfNotPresent";
-    }
-    let last = image.rsplit('/').next().unwrap_or(image);
-    match last.rsplit_once(':') {
-        Some((_, "latest")) | None => "Always",
-        Some(_) => "IfNotPresent",
-    }
-}
-
-fn set(m: &mut Map<String, Value>, key: &str, value: Value) {
-    if m.get(key).is_none_or(Value::is_null) {
-        m.insert(key.to_string(), value);
-    }
-}
-
-fn set_str(m: &mut Map<String, Value>, key: &str, value: &str) {
-    if m.get(key).is_none_or(|v| v.is_null() || v.as_str() == Some("")) {
-        m.insert(key.to_string(), Value::from(value));
-    }
-}
-
-/// The checks of upstream `ValidatePodTemplateSpec` that live outside the pod spec:
-/// labels and annotations (reported at `<path>.labels`/`<path>.annotations`, as upstream)
-/// and the ban on ephemeral containers. Pod spec validation is core's.
+/// Upstream `ValidatePodTemplateSpec` (labels, annotations, pod spec, no ephemeral
+/// containers) for the template at `path`.
 pub fn validate_template(template: Option<&Value>, path: &str) -> Vec<FieldError> {
-    let mut errs = validate_template_metadata(template, path);
-    if template.is_some_and(|t| !list_at(t, "/spec/ephemeralContainers").is_empty()) {
-        errs.push(FieldError::forbidden(
-            format!("{path}.spec.ephemeralContainers"),
-            "ephemeral containers not allowed in pod template",
-        ));
-    }
-    errs
+    let empty = json!({});
+    validate_pod_template_spec(template.unwrap_or(&empty), path)
 }
 
 /// Upstream's label and annotation checks of a template's metadata.
@@ -188,7 +131,9 @@ mod tests {
         assert_eq!(errs[0].field, "spec.template.spec.volumes[0].gcePersistentDisk.readOnly");
         let bad = json!({"metadata": {"labels": {"a": "-x"}}});
         assert_eq!(validate_template(Some(&bad), "spec.template")[0].field, "spec.template.labels");
-        let eph = json!({"spec": {"ephemeralContainers": [{"name": "e"}]}});
-        assert_eq!(validate_template(Some(&eph), "t")[0].to_string(), "t.spec.ephemeralContainers: Forbidden: ephemeral containers not allowed in pod template");
+        let mut eph = json!({"spec": {"containers": [{"name": "a", "image": "i"}], "ephemeralContainers": [{"name": "e", "image": "i"}]}});
+        default_template(&mut eph);
+        let errs: Vec<String> = validate_template(Some(&eph), "t").iter().map(ToString::to_string).collect();
+        assert!(errs.contains(&"t.spec.ephemeralContainers: Forbidden: ephemeral containers not allowed in pod template".to_string()), "{errs:?}");
     }
 }

@@ -117,7 +117,7 @@ mod tests {
         let old = rs();
         let mut new = rs();
         new["spec"]["selector"]["matchLabels"]["app"] = json!("x");
-        assert_eq!(ReplicaSetStrategy.validate_update(&new, &old)[0].detail.ends_with("field is immutable"), true);
+        assert!(ReplicaSetStrategy.validate_update(&new, &old)[0].detail.ends_with("field is immutable"));
         assert_eq!(ReplicaSetStrategy.field_value(&old, "status.replicas").as_deref(), Some("0"));
         let mut c = rs();
         ReplicaSetStrategy.prepare_for_create(&mut c);

@@ -87,7 +87,8 @@ mod tests {
     #[test]
     fn template_checks() {
         let sel = as_selector(Some(&json!({"matchLabels": {"app": "web"}}))).unwrap();
-        let t = json!({"metadata": {"labels": {"app": "db"}}, "spec": {"restartPolicy": "Never", "activeDeadlineSeconds": 5}});
+        let mut t = json!({"metadata": {"labels": {"app": "db"}}, "spec": {"restartPolicy": "Never", "activeDeadlineSeconds": 5, "containers": [{"name": "c", "image": "i"}]}});
+        crate::resources::apps::podtemplate::default_template(&mut t);
         let m: Vec<String> = validate_rs_template(Some(&t), &sel, 1, "spec.template").iter().map(ToString::to_string).collect();
         assert_eq!(
             m,
@@ -98,7 +99,8 @@ mod tests {
             ]
         );
         let nothing = as_selector(None).unwrap();
-        let ok = json!({"metadata": {"labels": {"app": "web"}}, "spec": {"restartPolicy": "Always"}});
+        let mut ok = json!({"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}});
+        crate::resources::apps::podtemplate::default_template(&mut ok);
         assert_eq!(validate_rs_template(Some(&ok), &nothing, 1, "spec.template").len(), 1);
         assert!(validate_rs_template(Some(&ok), &sel, 1, "spec.template").is_empty());
     }

@@ -171,21 +171,32 @@ mod tests {
         errs.iter().map(ToString::to_string).collect()
     }
 
+    /// A defaulted template restarting with `restart`.
+    fn tpl(restart: &str) -> Value {
+        let mut t = json!({"spec": {"containers": [{"name": "c", "image": "busybox"}]}});
+        crate::resources::apps::podtemplate::default_template(&mut t);
+        t["spec"]["restartPolicy"] = json!(restart);
+        t
+    }
+
     #[test]
     fn restart_policy_rules() {
-        let spec = json!({"template": {"spec": {"restartPolicy": "Always"}}});
+        let spec = json!({"template": tpl("Always")});
         assert_eq!(msgs(&validate_job_spec(&spec, "spec")), ["spec.template.spec.restartPolicy: Required value: valid values: \"OnFailure\", \"Never\""]);
-        let spec = json!({"template": {"spec": {"restartPolicy": "Sometimes"}}});
+        let spec = json!({"template": tpl("Sometimes")});
         assert_eq!(
             msgs(&validate_job_spec(&spec, "spec")),
-            ["spec.template.spec.restartPolicy: Unsupported value: \"Sometimes\": supported values: \"OnFailure\", \"Never\""]
+            [
+                "spec.template.spec.restartPolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", \"OnFailure\", \"Never\"",
+                "spec.template.spec.restartPolicy: Unsupported value: \"Sometimes\": supported values: \"OnFailure\", \"Never\"",
+            ]
         );
-        assert!(validate_job_spec(&json!({"template": {"spec": {"restartPolicy": "Never"}}}), "spec").is_empty());
+        assert!(validate_job_spec(&json!({"template": tpl("Never")}), "spec").is_empty());
     }
 
     #[test]
     fn completion_mode_rules() {
-        let spec = json!({"completionMode": "Indexed", "parallelism": 200000, "template": {"spec": {"restartPolicy": "Never"}}});
+        let spec = json!({"completionMode": "Indexed", "parallelism": 200000, "template": tpl("Never")});
         assert_eq!(
             msgs(&validate_job_spec(&spec, "spec")),
             [
@@ -193,7 +204,7 @@ mod tests {
                 "spec.parallelism: Invalid value: 200000: must be less than or equal to 100000 when completion mode is Indexed",
             ]
         );
-        let spec = json!({"completionMode": "NonIndexed", "backoffLimitPerIndex": 1, "completions": -1, "template": {"spec": {"restartPolicy": "Never"}}});
+        let spec = json!({"completionMode": "NonIndexed", "backoffLimitPerIndex": 1, "completions": -1, "template": tpl("Never")});
         assert_eq!(
             msgs(&validate_job_spec(&spec, "spec")),
             [
@@ -201,7 +212,7 @@ mod tests {
                 "spec.backoffLimitPerIndex: Invalid value: 1: requires indexed completion mode",
             ]
         );
-        let spec = json!({"completionMode": "Sideways", "podReplacementPolicy": "Never", "template": {"spec": {"restartPolicy": "Never"}}});
+        let spec = json!({"completionMode": "Sideways", "podReplacementPolicy": "Never", "template": tpl("Never")});
         assert_eq!(
             msgs(&validate_job_spec(&spec, "spec")),
             [

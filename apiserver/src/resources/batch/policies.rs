@@ -62,11 +62,10 @@ fn validate_rule(spec: &Value, rule: &Value, path: &str, names: &BTreeSet<&str>)
     let action_path = format!("{path}.action");
     match str_at(rule, "/action") {
         "" => errs.push(FieldError::required(action_path, valid_values(ACTIONS))),
-        "FailIndex" => {
-            if at(spec, "/backoffLimitPerIndex").is_none() {
-                errs.push(FieldError::invalid(action_path, "FailIndex", "requires the backoffLimitPerIndex to be set"));
-            }
+        "FailIndex" if at(spec, "/backoffLimitPerIndex").is_none() => {
+            errs.push(FieldError::invalid(action_path, "FailIndex", "requires the backoffLimitPerIndex to be set"));
         }
+        "FailIndex" => {}
         a if !ACTIONS.contains(&a) => errs.push(FieldError::not_supported(action_path, a, ACTIONS)),
         _ => {}
     }

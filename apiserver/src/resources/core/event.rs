@@ -93,7 +93,12 @@ impl Strategy for EventStrategy {
             Column::new("Message", "string", "A human-readable description of the status of this operation."),
             Column::wide("First Seen", "string", "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)"),
             Column::wide("Count", "string", "The number of times this event has occurred."),
+            Column { priority: 1, ..Column::name_col() },
         ]
+    }
+
+    fn name_column_first(&self) -> bool {
+        false
     }
 
     fn cells(&self, obj: &Value) -> Vec<Value> {
@@ -113,6 +118,7 @@ impl Strategy for EventStrategy {
             json!(str_at(obj, "/message").trim()),
             json!(first),
             json!(count),
+            obj.pointer("/metadata/name").cloned().unwrap_or(json!("")),
         ]
     }
 }

@@ -22,6 +22,11 @@ const NODE_INFO_FIELDS: &[&str] = &[
 pub struct NodeStrategy;
 
 impl Strategy for NodeStrategy {
+    fn reset_status_on_create(&self) -> bool {
+        // The kubelet registers its Node with a status.
+        false
+    }
+
     fn default(&self, obj: &mut Value) {
         if let Some(spec) = child_obj(obj, "spec") {
             sync_pod_cidrs(spec);

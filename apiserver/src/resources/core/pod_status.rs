@@ -61,6 +61,14 @@ fn terminated_code(t: &Value, prefix: &str) -> String {
     }
 }
 
+/// The running state of the walk over a pod's container statuses.
+struct Walk {
+    reason: String,
+    ready: usize,
+    all: Restarts,
+    sidecars: Restarts,
+}
+
 /// Computes READY, STATUS and RESTARTS exactly as upstream's `printPod`.
 pub fn pod_cells(pod: &Value) -> PodCells {
     let phase = str_at(pod, "/status/phase");
@@ -74,18 +82,32 @@ pub fn pod_cells(pod: &Value) -> PodCells {
     {
         reason = "SchedulingGated".to_string();
     }
-    let init_specs = list_at(pod, "/spec/initContainers");
     let total = list_at(pod, "/spec/containers").len()
-        + init_specs.iter().filter(|c| str_of(c, "restartPolicy") == "Always").count();
-    let mut ready = 0;
-    let mut all = Restarts::default();
-    let mut sidecars = Restarts::default();
-    let mut initializing = false;
+        + list_at(pod, "/spec/initContainers").iter().filter(|c| str_of(c, "restartPolicy") == "Always").count();
+    let mut walk = Walk { reason, ready: 0, all: Restarts::default(), sidecars: Restarts::default() };
+    let initializing = walk_init_containers(pod, &mut walk);
+    let restarts = if !initializing || has_condition(pod, "Initialized") {
+        walk_containers(pod, &mut walk)
+    } else {
+        std::mem::take(&mut walk.all)
+    };
+    let deleting = pod.pointer("/metadata/deletionTimestamp").is_some_and(|v| !v.is_null());
+    if deleting && str_at(pod, "/status/reason") == "NodeLost" {
+        walk.reason = "Unknown".to_string();
+    } else if deleting && phase != "Succeeded" && phase != "Failed" {
+        walk.reason = "Terminating".to_string();
+    }
+    PodCells { ready: format!("{}/{total}", walk.ready), status: walk.reason, restarts: restarts_cell(&restarts) }
+}
+
+/// The init-container phase; true when the pod is still initializing.
+fn walk_init_containers(pod: &Value, walk: &mut Walk) -> bool {
+    let init_count = list_at(pod, "/spec/initContainers").len();
     for (i, status) in list_at(pod, "/status/initContainerStatuses").iter().enumerate() {
-        all.add(status);
+        walk.all.add(status);
         let sidecar = is_sidecar(pod, str_of(status, "name"));
         if sidecar {
-            sidecars.add(status);
+            walk.sidecars.add(status);
         }
         let state = status.get("state").unwrap_or(&Value::Null);
         let terminated = state.get("terminated").filter(|v| !v.is_null());
@@ -95,11 +117,11 @@ pub fn pod_cells(pod: &Value) -> PodCells {
         }
         if sidecar && status.get("started").and_then(Value::as_bool) == Some(true) {
             if status.get("ready").and_then(Value::as_bool) == Some(true) {
-                ready += 1;
+                walk.ready += 1;
             }
             continue;
         }
-        reason = if let Some(t) = terminated {
+        walk.reason = if let Some(t) = terminated {
             match str_of(t, "reason") {
                 "" => terminated_code(t, "Init:"),
                 r => format!("Init:{r}"),
@@ -107,45 +129,41 @@ pub fn pod_cells(pod: &Value) -> PodCells {
         } else if !waiting_reason.is_empty() && waiting_reason != "PodInitializing" {
             format!("Init:{waiting_reason}")
         } else {
-            format!("Init:{i}/{}", init_specs.len())
+            format!("Init:{i}/{init_count}")
         };
-        initializing = true;
-        break;
+        return true;
     }
-    let mut restarts = all;
-    if !initializing || has_condition(pod, "Initialized") {
-        restarts = sidecars;
-        let mut has_running = false;
-        for status in list_at(pod, "/status/containerStatuses").iter().rev() {
-            restarts.add(status);
-            let state = status.get("state").unwrap_or(&Value::Null);
-            let waiting = str_at(state, "/waiting/reason");
-            let terminated = state.get("terminated").filter(|v| !v.is_null());
-            if !waiting.is_empty() {
-                reason = waiting.to_string();
-            } else if let Some(t) = terminated {
-                reason = match str_of(t, "reason") {
-                    "" => terminated_code(t, ""),
-                    r => r.to_string(),
-                };
-            } else if status.get("ready").and_then(Value::as_bool) == Some(true)
-                && state.get("running").is_some_and(|v| !v.is_null())
-            {
-                has_running = true;
-                ready += 1;
-            }
+    false
+}
+
+/// The regular-container phase (walked last to first, as upstream); returns the restarts
+/// to show (sidecar restarts plus regular ones).
+fn walk_containers(pod: &Value, walk: &mut Walk) -> Restarts {
+    let mut restarts = std::mem::take(&mut walk.sidecars);
+    let mut has_running = false;
+    for status in list_at(pod, "/status/containerStatuses").iter().rev() {
+        restarts.add(status);
+        let state = status.get("state").unwrap_or(&Value::Null);
+        let waiting = str_at(state, "/waiting/reason");
+        let terminated = state.get("terminated").filter(|v| !v.is_null());
+        if !waiting.is_empty() {
+            walk.reason = waiting.to_string();
+        } else if let Some(t) = terminated {
+            walk.reason = match str_of(t, "reason") {
+                "" => terminated_code(t, ""),
+                r => r.to_string(),
+            };
+        } else if status.get("ready").and_then(Value::as_bool) == Some(true)
+            && state.get("running").is_some_and(|v| !v.is_null())
+        {
+            has_running = true;
+            walk.ready += 1;
         }
-        if reason == "Completed" && has_running {
-            reason = if has_condition(pod, "Ready") { "Running" } else { "NotReady" }.to_string();
-        }
     }
-    let deleting = pod.pointer("/metadata/deletionTimestamp").is_some_and(|v| !v.is_null());
-    if deleting && str_at(pod, "/status/reason") == "NodeLost" {
-        reason = "Unknown".to_string();
-    } else if deleting && phase != "Succeeded" && phase != "Failed" {
-        reason = "Terminating".to_string();
+    if walk.reason == "Completed" && has_running {
+        walk.reason = if has_condition(pod, "Ready") { "Running" } else { "NotReady" }.to_string();
     }
-    PodCells { ready: format!("{ready}/{total}"), status: reason, restarts: restarts_cell(&restarts) }
+    restarts
 }
 
 fn restarts_cell(r: &Restarts) -> String {

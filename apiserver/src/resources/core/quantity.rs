@@ -73,7 +73,7 @@ impl Quantity {
         }
         let abs = self.nanos.unsigned_abs();
         let format = match self.format {
-            Format::BinarySi if abs < 1024 * NANO as u128 || abs % NANO as u128 != 0 => Format::DecimalSi,
+            Format::BinarySi if abs < 1024 * NANO as u128 || !abs.is_multiple_of(NANO as u128) => Format::DecimalSi,
             f => f,
         };
         let sign = if self.nanos < 0 { "-" } else { "" };
@@ -151,7 +151,7 @@ fn div_ceil(num: i128, den: i128) -> i128 {
 fn decimal_string(nanos: u128, format: Format) -> String {
     let mut mantissa = nanos;
     let mut exp: i32 = -9;
-    while mantissa % 1000 == 0 && (format == Format::DecimalExponent || exp < 18) {
+    while mantissa.is_multiple_of(1000) && (format == Format::DecimalExponent || exp < 18) {
         mantissa /= 1000;
         exp += 3;
     }
@@ -176,7 +176,7 @@ fn decimal_string(nanos: u128, format: Format) -> String {
 fn binary_string(units: u128) -> String {
     let mut mantissa = units;
     let mut k = 0;
-    while mantissa % 1024 == 0 && k < 6 {
+    while mantissa.is_multiple_of(1024) && k < 6 {
         mantissa /= 1024;
         k += 1;
     }

@@ -54,6 +54,7 @@ pub fn build_state(config: &Config, storage: DynStorage) -> anyhow::Result<http:
     let patch_schema = rkube_apimachinery::strategic_merge::PatchSchema::new(openapi.components().clone());
     Ok(Arc::new(http::AppState {
         patch_schema,
+        cachers: registry::cacher::Cachers::new(storage.clone()),
         store: registry::Store::new(storage),
         catalog: resources::catalog::Catalog::new(resources::builtin()),
         metrics: metrics::Metrics::new(),

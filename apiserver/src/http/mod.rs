@@ -38,6 +38,8 @@ pub struct AppState {
     pub service_config: crate::allocator::ServiceConfig,
     /// OpenAPI definitions and documents.
     pub openapi: crate::openapi::OpenApi,
+    /// The watch cache: one storage watch per resource type, fanned out in memory.
+    pub cachers: crate::registry::cacher::Cachers,
     /// The schemas strategic merge patch and server-side apply navigate.
     pub patch_schema: rkube_apimachinery::strategic_merge::PatchSchema,
 }

@@ -17,7 +17,8 @@ use super::params::{ListQuery, RvMatch};
 use super::table;
 use super::Shared;
 use crate::errors::ApiError;
-use crate::registry::watch::{translate, Predicate, ADDED, BOOKMARK, ERROR};
+use crate::registry::cacher::{CachedEvent, Subscription};
+use crate::registry::watch::{translate, translate_cached, Predicate, ADDED, BOOKMARK, ERROR};
 use crate::registry::ListParams;
 use crate::resources::ResourceInfo;
 use crate::storage::Revision;
@@ -122,13 +123,17 @@ async fn pump(
             return;
         }
     }
+    let mut ticker = tokio::time::interval(BOOKMARK_EVERY);
+    ticker.tick().await;
+    if let Some(sub) = state.cachers.subscribe(&info.key_prefix(), from).await {
+        let pred = in_namespace(pred, ns);
+        return follow_cache(sub, &info, &pred, &mut renderer, &tx, from, q.bookmarks, &mut ticker).await;
+    }
     let prefix = info.list_prefix(ns.as_deref());
     let mut events = match state.store.storage().watch(&prefix, from).await {
         Ok(s) => s,
         Err(e) => return send_error(&tx, &ApiError::from_storage(&info, "", e)).await,
     };
-    let mut ticker = tokio::time::interval(BOOKMARK_EVERY);
-    ticker.tick().await;
     loop {
         tokio::select! {
             ev = events.next() => {
@@ -155,6 +160,74 @@ async fn pump(
             }
             _ = tx.closed() => return,
         }
+    }
+}
+
+/// Narrows a predicate to one namespace (the watch cache holds every namespace).
+fn in_namespace(pred: Predicate, ns: Option<String>) -> Predicate {
+    match ns {
+        None => pred,
+        Some(ns) => Arc::new(move |o: &Value| {
+            o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns.as_str()) && pred(o)
+        }),
+    }
+}
+
+/// Streams a watch from the watch cache: the replayed window, then live events.
+#[allow(clippy::too_many_arguments)]
+async fn follow_cache(
+    sub: Subscription,
+    info: &ResourceInfo,
+    pred: &Predicate,
+    renderer: &mut Renderer,
+    tx: &mpsc::Sender<Bytes>,
+    mut from: Revision,
+    bookmarks: bool,
+    ticker: &mut tokio::time::Interval,
+) {
+    for ev in &sub.replay {
+        if !send_cached(ev, info, pred, renderer, tx, &mut from).await {
+            return;
+        }
+    }
+    let mut live = sub.live;
+    loop {
+        tokio::select! {
+            ev = live.recv() => match ev {
+                Ok(ev) => {
+                    if !send_cached(&ev, info, pred, renderer, tx, &mut from).await {
+                        return;
+                    }
+                }
+                // Too slow or the cache restarted: close; the client resumes from `from`.
+                Err(_) => return,
+            },
+            _ = ticker.tick(), if bookmarks => {
+                if tx.send(renderer.bookmark(from)).await.is_err() {
+                    return;
+                }
+            }
+            _ = tx.closed() => return,
+        }
+    }
+}
+
+/// Sends one cached event if it is new and matches; false when the client is gone.
+async fn send_cached(
+    ev: &CachedEvent,
+    info: &ResourceInfo,
+    pred: &Predicate,
+    renderer: &mut Renderer,
+    tx: &mpsc::Sender<Bytes>,
+    from: &mut Revision,
+) -> bool {
+    if ev.revision <= *from {
+        return true;
+    }
+    *from = ev.revision;
+    match translate_cached(info, ev, pred) {
+        Some((kind, obj)) => tx.send(renderer.render(kind, &obj)).await.is_ok(),
+        None => true,
     }
 }
 

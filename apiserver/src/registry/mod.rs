@@ -4,6 +4,7 @@
 //! Objects are JSON values. The stored bytes carry no resourceVersion: it is set from the
 //! storage revision on every read, as upstream's etcd3 store does.
 
+pub mod cacher;
 pub mod meta;
 pub mod rest;
 pub mod watch;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::errors::ApiResult;
+use crate::registry::cacher::CachedEvent;
 use crate::registry::decode_as;
 use crate::resources::ResourceInfo;
 use crate::storage::{EventKind, WatchEvent};
@@ -32,17 +33,31 @@ pub fn translate(info: &ResourceInfo, ev: &WatchEvent, pred: &Predicate) -> ApiR
         Some(p) => Some(decode_as(info, p)?),
         None => None,
     };
-    let now_matches = pred(&cur);
-    let was_matching = prev.as_ref().is_some_and(|p| pred(p));
-    let kind = match ev.kind {
-        EventKind::Created if now_matches => ADDED,
-        EventKind::Modified if now_matches && was_matching => MODIFIED,
-        EventKind::Modified if now_matches => ADDED,
-        EventKind::Modified if was_matching => DELETED,
-        EventKind::Deleted if was_matching || now_matches => DELETED,
-        _ => return Ok(None),
-    };
-    Ok(Some((kind, cur)))
+    let was = prev.as_ref().is_some_and(|p| pred(p));
+    let now = pred(&cur);
+    Ok(classify(ev.kind, now, was).map(|k| (k, cur)))
+}
+
+/// The API event for an already decoded change (from the watch cache).
+pub fn translate_cached(info: &ResourceInfo, ev: &CachedEvent, pred: &Predicate) -> Option<(&'static str, Value)> {
+    let convert = |v: &Value| if info.storage_alias.is_some() { info.from_storage(v.clone()) } else { v.clone() };
+    let was = ev.prev.as_ref().is_some_and(|p| pred(&convert(p)));
+    let cur = convert(&ev.object);
+    let now = pred(&cur);
+    classify(ev.kind, now, was).map(|k| (k, cur))
+}
+
+/// The event type a watcher sees, given whether the object matches its filter after the
+/// change (`now`) and before it (`was`).
+fn classify(kind: EventKind, now: bool, was: bool) -> Option<&'static str> {
+    match kind {
+        EventKind::Created if now => Some(ADDED),
+        EventKind::Modified if now && was => Some(MODIFIED),
+        EventKind::Modified if now => Some(ADDED),
+        EventKind::Modified if was => Some(DELETED),
+        EventKind::Deleted if was || now => Some(DELETED),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

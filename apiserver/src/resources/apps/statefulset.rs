@@ -1,7 +1,7 @@
 //! apps/v1 StatefulSet: upstream `SetDefaults_StatefulSet`, `ValidateStatefulSetSpec`,
 //! the update rule (only a few spec fields may change) and the printer's columns.
 
-use rkube_apimachinery::validation::{go_quote, validate_nonnegative_field, FieldError};
+use rkube_apimachinery::validation::{go_quote, name_is_dns_label, validate_nonnegative_field, FieldError};
 use serde_json::{json, Map, Value};
 
 use super::intstr::{int_or_percent_value, is_not_more_than_100_percent, validate_positive_int_or_percent};
@@ -26,6 +26,11 @@ const MUTABLE: &[&str] = &[
 pub struct StatefulSetStrategy;
 
 impl Strategy for StatefulSetStrategy {
+    /// Pods are named `<name>-<ordinal>`, so the name must be a DNS label.
+    fn validate_name(&self, name: &str, prefix: bool) -> Vec<String> {
+        name_is_dns_label(name, prefix)
+    }
+
     fn default(&self, obj: &mut Value) {
         set_defaults(obj);
     }
@@ -276,6 +281,12 @@ mod tests {
             msgs(&StatefulSetStrategy.validate_update(&renamed, &old)),
             ["spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"]
         );
+    }
+
+    #[test]
+    fn names_are_dns_labels() {
+        assert!(StatefulSetStrategy.validate_name("web", false).is_empty());
+        assert_eq!(StatefulSetStrategy.validate_name("web.v1", false), ["must not contain dots"]);
     }
 
     #[test]

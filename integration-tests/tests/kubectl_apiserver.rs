@@ -57,7 +57,7 @@ fn deployment_create_apply_and_server_side_apply() {
 
     let out = s.kubectl(&["apply", "--server-side", "-f", &path("nginx-deployment.yaml")]);
     assert_eq!(out.trim(), "deployment.apps/nginx-deployment serverside-applied");
-    let d3 = s.get_json(&["get", "deployment", "nginx-deployment"]);
+    let d3 = s.get_json(&["get", "deployment", "nginx-deployment", "--show-managed-fields"]);
     assert_eq!(d3["spec"]["replicas"], 2);
     let managers: Vec<&str> = d3["metadata"]["managedFields"].as_array().unwrap().iter().filter_map(|m| m["manager"].as_str()).collect();
     assert!(managers.contains(&"kubectl"), "{managers:?}");
@@ -150,7 +150,7 @@ fn bad_input_errors_as_upstream() {
 fn label_annotate_scale_patch_delete_select_explain() {
     let s = Apiserver::start();
     s.kubectl(&["create", "-f", &path("nginx-deployment.yaml")]);
-    assert_eq!(s.kubectl(&["label", "deployment", "nginx-deployment", "tier=frontend"]).trim(), "deployment.apps/nginx-deployment labeled");
+    assert_eq!(s.kubectl(&["label", "deployment", "nginx-deployment", "tier=frontend", "app=nginx"]).trim(), "deployment.apps/nginx-deployment labeled");
     assert_eq!(s.kubectl(&["annotate", "deployment", "nginx-deployment", "note=hello"]).trim(), "deployment.apps/nginx-deployment annotated");
     assert_eq!(s.kubectl(&["scale", "deployment", "nginx-deployment", "--replicas=5"]).trim(), "deployment.apps/nginx-deployment scaled");
     assert_eq!(s.get_json(&["get", "deploy", "nginx-deployment"])["spec"]["replicas"], 5);

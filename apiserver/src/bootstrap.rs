@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::errors::ApiResult;
+use crate::errors::{ApiError, ApiResult};
 use crate::http::Shared;
 use crate::registry::rest::{self, WriteOptions};
 
@@ -20,6 +20,14 @@ pub async fn ensure(state: &Shared) -> ApiResult<()> {
             Ok(_) => tracing::info!(namespace = ns, "created system namespace"),
             Err(e) if e.code == 409 => {}
             Err(e) => return Err(e),
+        }
+    }
+    if let Some(pc_info) = snap.find("scheduling.k8s.io", "v1", "priorityclasses") {
+        for class in crate::resources::scheduling::priorityclass::system_priority_classes() {
+            match rest::create(&state.store, &pc_info, None, class, &WriteOptions::default()).await {
+                Ok(_) | Err(ApiError { code: 409, .. }) => {}
+                Err(e) => return Err(e),
+            }
         }
     }
     let Some(svc_info) = snap.find("", "v1", "services") else { return Ok(()) };

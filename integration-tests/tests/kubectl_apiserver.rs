@@ -175,3 +175,41 @@ fn label_annotate_scale_patch_delete_select_explain() {
     let err = s.kubectl_err(KUBECTL_133, &["get", "deploy", "nginx-deployment"]);
     assert!(err.contains("NotFound"), "{err}");
 }
+
+#[test]
+fn events_written_through_events_k8s_io_show_in_describe() {
+    let s = Apiserver::start();
+    s.kubectl(&["create", "configmap", "watched"]);
+    let cm = s.get_json(&["get", "configmap", "watched"]);
+    let event = serde_json::json!({
+        "apiVersion": "events.k8s.io/v1", "kind": "Event",
+        "metadata": {"name": "watched.1", "namespace": "default"},
+        "eventTime": "2026-01-01T00:00:00.000000Z", "reportingController": "rkube.io/test", "reportingInstance": "test-1",
+        "action": "Checked", "reason": "Checked", "type": "Normal", "note": "looked at it",
+        "regarding": {"kind": "ConfigMap", "namespace": "default", "name": "watched", "uid": cm["metadata"]["uid"], "apiVersion": "v1"},
+    });
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "-X", "POST", "-H", "Content-Type: application/json", "--data", &event.to_string(), &format!("http://{}/apis/events.k8s.io/v1/namespaces/default/events", s.addr)])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"note\":\"looked at it\""), "{}", String::from_utf8_lossy(&out.stdout));
+    let events = s.kubectl(&["get", "events"]);
+    assert!(events.contains("Checked") && events.contains("configmap/watched") && events.contains("looked at it"), "{events}");
+    let describe = s.kubectl(&["describe", "configmap", "watched"]);
+    assert!(describe.contains("Events:") && describe.contains("looked at it"), "{describe}");
+}
+
+#[test]
+fn priority_classes_set_pod_priority() {
+    let s = Apiserver::start();
+    let pcs = s.kubectl(&["get", "priorityclasses", "-o", "name"]);
+    assert!(pcs.contains("priorityclass.scheduling.k8s.io/system-node-critical"), "{pcs}");
+    s.kubectl(&["create", "priorityclass", "high", "--value=1000"]);
+    let pod = "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"},\"spec\":{\"priorityClassName\":\"high\",\"containers\":[{\"name\":\"c\",\"image\":\"busybox:1.35\"}]}}";
+    let out = s.kubectl_with(KUBECTL_133, &["create", "-f", "-"], Some(pod));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(s.kubectl(&["get", "pod", "p", "-o", "jsonpath={.spec.priority}"]), "1000");
+    let missing = pod.replace("\"high\"", "\"nope\"").replace("\"p\"", "\"q\"");
+    let out = s.kubectl_with(KUBECTL_133, &["create", "-f", "-"], Some(&missing));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pods \"q\" is forbidden: no PriorityClass with name nope was found"));
+}

@@ -2,6 +2,7 @@
 //! order (NamespaceLifecycle first). Each plugin is a module of its own.
 
 pub mod namespace_lifecycle;
+pub mod priority;
 pub mod service_ips;
 
 use serde_json::Value;
@@ -20,6 +21,7 @@ pub struct Reserved {
 /// Runs the admission chain for a create.
 pub async fn admit_create(state: &Shared, info: &ResourceInfo, obj: &mut Value) -> ApiResult<Reserved> {
     namespace_lifecycle::admit(state, info, obj).await?;
+    priority::admit(state, info, obj).await?;
     let keys = service_ips::admit_create(state, info, obj).await?;
     Ok(Reserved { keys })
 }

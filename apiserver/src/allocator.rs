@@ -98,7 +98,7 @@ async fn allocate_ip(storage: &DynStorage, cfg: &ServiceConfig, svc: &mut Value,
             FieldError::invalid("spec.clusterIPs[0]", json!(requested), "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")
         })?;
         if !cfg.contains(ip) {
-            return Err(FieldError::invalid("spec.clusterIPs", json!([requested]), &format!("failed to allocate IP {requested}: the provided IP ({requested}) is not in the valid range. The range of valid IPs is {}/{}", Ipv4Addr::from(cfg.base), cfg.prefix)));
+            return Err(FieldError::invalid("spec.clusterIPs", json!([requested]), format!("failed to allocate IP {requested}: the provided IP ({requested}) is not in the valid range. The range of valid IPs is {}/{}", Ipv4Addr::from(cfg.base), cfg.prefix)));
         }
         let key = format!("{IP_PREFIX}{ip}");
         return match storage.create(&key, owner.as_bytes().to_vec()).await {
@@ -106,8 +106,8 @@ async fn allocate_ip(storage: &DynStorage, cfg: &ServiceConfig, svc: &mut Value,
                 svc["spec"]["clusterIPs"] = json!([requested]);
                 Ok(Some(key))
             }
-            Err(StorageError::AlreadyExists(_)) => Err(FieldError::invalid("spec.clusterIPs", json!([requested]), &format!("failed to allocate IP {requested}: provided IP is already allocated"))),
-            Err(e) => Err(FieldError::internal("spec.clusterIPs", &e.to_string())),
+            Err(StorageError::AlreadyExists(_)) => Err(FieldError::invalid("spec.clusterIPs", json!([requested]), format!("failed to allocate IP {requested}: provided IP is already allocated"))),
+            Err(e) => Err(FieldError::internal("spec.clusterIPs", e.to_string())),
         };
     }
     for _ in 0..64 {
@@ -121,7 +121,7 @@ async fn allocate_ip(storage: &DynStorage, cfg: &ServiceConfig, svc: &mut Value,
                 return Ok(Some(key));
             }
             Err(StorageError::AlreadyExists(_)) => continue,
-            Err(e) => return Err(FieldError::internal("spec.clusterIPs", &e.to_string())),
+            Err(e) => return Err(FieldError::internal("spec.clusterIPs", e.to_string())),
         }
     }
     Err(FieldError::internal("spec.clusterIPs", "failed to allocate a serviceIP: range is full"))
@@ -134,13 +134,13 @@ async fn allocate_ports(storage: &DynStorage, cfg: &ServiceConfig, svc: &mut Val
         let field = format!("spec.ports[{i}].nodePort");
         let port = if requested != 0 {
             if requested < cfg.node_ports.0 || requested > cfg.node_ports.1 {
-                return Err(FieldError::invalid(&field, json!(requested), &format!("provided port is not in the valid range. The range of valid ports is {}-{}", cfg.node_ports.0, cfg.node_ports.1)));
+                return Err(FieldError::invalid(&field, json!(requested), format!("provided port is not in the valid range. The range of valid ports is {}-{}", cfg.node_ports.0, cfg.node_ports.1)));
             }
             let key = format!("{PORT_PREFIX}{requested}");
             match storage.create(&key, owner.as_bytes().to_vec()).await {
                 Ok(_) => taken.push(key),
                 Err(StorageError::AlreadyExists(_)) => return Err(FieldError::invalid(&field, json!(requested), "provided port is already allocated")),
-                Err(e) => return Err(FieldError::internal(&field, &e.to_string())),
+                Err(e) => return Err(FieldError::internal(&field, e.to_string())),
             }
             requested
         } else {
@@ -161,7 +161,7 @@ async fn random_port(storage: &DynStorage, cfg: &ServiceConfig, owner: &str, tak
                 return Ok(port);
             }
             Err(StorageError::AlreadyExists(_)) => continue,
-            Err(e) => return Err(FieldError::internal(field, &e.to_string())),
+            Err(e) => return Err(FieldError::internal(field, e.to_string())),
         }
     }
     Err(FieldError::internal(field, "failed to allocate a nodePort: range is full"))

@@ -64,7 +64,7 @@ pub async fn handle(state: Shared, req: RequestInfo, query: HashMap<String, Stri
 }
 
 fn check_scope(info: &ResourceInfo, req: &RequestInfo) -> ApiResult<()> {
-    let needs_ns = info.namespaced && req.name.is_some() || info.namespaced && req.verb == "create";
+    let needs_ns = info.namespaced && (req.name.is_some() || req.verb == "create");
     if (!info.namespaced && req.namespace.is_some()) || (needs_ns && req.namespace.is_none()) {
         return Err(ApiError::no_route());
     }

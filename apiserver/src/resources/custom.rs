@@ -414,7 +414,7 @@ impl Strategy for CrdStrategy {
         let expected = format!("{}.{}", spec["names"]["plural"].as_str().unwrap_or(""), spec["group"].as_str().unwrap_or(""));
         let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
         if errs.is_empty() && name != expected {
-            errs.push(FieldError::invalid("metadata.name", json!(name), format!("must be spec.names.plural+\".\"+spec.group")));
+            errs.push(FieldError::invalid("metadata.name", json!(name), "must be spec.names.plural+\".\"+spec.group".to_string()));
         }
         if !matches!(spec["scope"].as_str(), Some("Namespaced" | "Cluster")) {
             errs.push(FieldError::not_supported("spec.scope", spec["scope"].clone(), &["Cluster", "Namespaced"]));

@@ -17,6 +17,7 @@ pub mod http;
 pub mod metrics;
 pub mod openapi;
 pub mod patch;
+pub mod proxy;
 pub mod registry;
 pub mod request;
 pub mod resources;

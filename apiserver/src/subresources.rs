@@ -28,6 +28,7 @@ pub async fn handle(call: &Call, sub: &str, raw: Body) -> ApiResult<Response> {
         }
         ("eviction", "create") if is_pods(call) => evict(call, raw).await,
         ("finalize", "update") if is_namespaces(call) => finalize(call, raw).await,
+        ("log" | "exec" | "attach" | "portforward", _) if is_pods(call) => crate::proxy::handle(call, sub).await,
         ("log" | "exec" | "attach" | "portforward" | "proxy", _) => Err(ApiError::new(
             503,
             "ServiceUnavailable",

@@ -32,6 +32,11 @@ pub async fn admit_update(state: &Shared, info: &ResourceInfo, obj: &mut Value) 
     Ok(())
 }
 
+/// Runs the admission chain for a delete.
+pub fn admit_delete(info: &ResourceInfo, name: &str) -> ApiResult<()> {
+    namespace_lifecycle::admit_delete(info, name)
+}
+
 /// Gives back what a failed create reserved.
 pub async fn release_on_failure(state: &Shared, reserved: Reserved) {
     crate::allocator::release(state.store.storage(), &reserved.keys).await;

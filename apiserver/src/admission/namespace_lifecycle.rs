@@ -34,3 +34,14 @@ pub async fn admit(state: &Shared, info: &ResourceInfo, obj: &Value) -> ApiResul
     }
     Ok(())
 }
+
+/// Namespaces that can never be deleted.
+const IMMORTAL: &[&str] = &["default", "kube-system", "kube-public"];
+
+/// Rejects the deletion of the system namespaces (403), as upstream.
+pub fn admit_delete(info: &ResourceInfo, name: &str) -> ApiResult<()> {
+    if info.group.is_empty() && info.plural == "namespaces" && IMMORTAL.contains(&name) {
+        return Err(ApiError::forbidden(info, name, "this namespace may not be deleted"));
+    }
+    Ok(())
+}

@@ -32,6 +32,8 @@ pub struct Call {
     pub query: HashMap<String, String>,
     /// Request headers.
     pub headers: HeaderMap,
+    /// Request extensions (the connection upgrade handle for streaming subresources).
+    pub extensions: axum::http::Extensions,
 }
 
 impl Call {
@@ -55,7 +57,7 @@ pub async fn handle(state: Shared, req: RequestInfo, query: HashMap<String, Stri
         return e.into_response();
     }
     let (parts, raw_body) = http.into_parts();
-    let call = Call { state, info, req, query, headers: parts.headers };
+    let call = Call { state, info, req, query, headers: parts.headers, extensions: parts.extensions };
     let result = match call.req.subresource.clone() {
         Some(sub) => subresources::handle(&call, &sub, raw_body).await,
         None => main_verb(&call, raw_body).await,
@@ -266,6 +268,7 @@ async fn delete(call: &Call, raw: axum::body::Body) -> ApiResult<Response> {
     let bytes = body::read(raw).await?;
     let body_opts = if bytes.is_empty() { None } else { Some(body::parse_json(&bytes)?) };
     let opts = params::delete_options(&call.query, body_opts.as_ref())?;
+    admission::admit_delete(&call.info, call.name())?;
     let outcome = rest::delete(&call.state.store, &call.info, call.ns(), call.name(), &opts).await?;
     match outcome {
         Deleted::Now(obj) => {
@@ -307,6 +310,9 @@ async fn delete_collection(call: &Call, raw: axum::body::Body) -> ApiResult<Resp
     let mut deleted = Vec::new();
     for obj in items {
         let (ns, name) = meta::namespace_and_name(&obj);
+        if admission::admit_delete(&call.info, &name).is_err() {
+            continue;
+        }
         match rest::delete(&call.state.store, &call.info, ns.as_deref(), &name, &opts).await {
             Ok(Deleted::Now(o)) => {
                 admission::after_delete(&call.state, &call.info, &o).await;

@@ -41,14 +41,69 @@ pub struct Apiserver {
     pub addr: String,
     /// Private folder: data, kubeconfig, kubectl cache, log.
     pub dir: tempfile::TempDir,
+    /// The etcd endpoint, when not on sled.
+    etcd: Option<String>,
+}
+
+/// A private etcd on loopback ports with a temporary data dir, killed on drop.
+pub struct Etcd {
+    child: Child,
+    /// The client URL, e.g. http://127.0.0.1:40123.
+    pub endpoint: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Etcd {
+    /// Starts etcd and waits until it answers.
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (client, peer) = (free_port(), free_port());
+        let endpoint = format!("http://127.0.0.1:{client}");
+        let child = Command::new("etcd")
+            .arg("--data-dir").arg(dir.path().join("etcd"))
+            .args(["--listen-client-urls", &endpoint, "--advertise-client-urls", &endpoint])
+            .args(["--listen-peer-urls", &format!("http://127.0.0.1:{peer}")])
+            .args(["--initial-advertise-peer-urls", &format!("http://127.0.0.1:{peer}")])
+            .args(["--initial-cluster", &format!("default=http://127.0.0.1:{peer}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start etcd (apt install etcd-server)");
+        let etcd = Etcd { child, endpoint, _dir: dir };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            let ok = Command::new("curl").args(["-fsS", &format!("{}/health", etcd.endpoint)]).output().is_ok_and(|o| o.status.success());
+            if ok {
+                return etcd;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("etcd did not start");
+    }
+}
+
+impl Drop for Etcd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Apiserver {
-    /// Starts a fresh apiserver and waits until it is ready.
+    /// Starts a fresh apiserver on sled and waits until it is ready.
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// Starts an apiserver on the etcd at `endpoint` (several may share it).
+    pub fn start_on_etcd(endpoint: &str) -> Self {
+        Self::start_with(Some(endpoint.to_string()))
+    }
+
+    fn start_with(etcd: Option<String>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let addr = format!("127.0.0.1:{}", free_port());
-        let mut s = Apiserver { child: None, addr, dir };
+        let mut s = Apiserver { child: None, addr, dir, etcd };
         s.write_kubeconfig();
         s.spawn();
         s
@@ -56,9 +111,12 @@ impl Apiserver {
 
     fn spawn(&mut self) {
         let log = std::fs::File::create(self.dir.path().join("apiserver.log")).expect("log file");
-        let child = Command::new(binary("kube-apiserver"))
-            .args(["--storage-backend=sled", "--data-dir"])
-            .arg(self.dir.path().join("data"))
+        let mut cmd = Command::new(binary("kube-apiserver"));
+        match &self.etcd {
+            Some(endpoint) => cmd.args(["--storage-backend=etcd", "--etcd-servers", endpoint]),
+            None => cmd.args(["--storage-backend=sled", "--data-dir"]).arg(self.dir.path().join("data")),
+        };
+        let child = cmd
             .args(["--insecure-bind-address", &self.addr])
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
@@ -174,4 +232,76 @@ impl Drop for Apiserver {
 fn tail(s: &str, n: usize) -> String {
     let lines: Vec<&str> = s.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// A kube-scheduler process started against an [`Apiserver`]; killed on drop.
+pub struct Scheduler {
+    child: Option<Child>,
+    /// Its log file.
+    pub log_path: PathBuf,
+    /// Address of its /healthz, /readyz and /metrics server.
+    pub health_addr: String,
+}
+
+impl Apiserver {
+    /// Starts kube-scheduler with this server's kubeconfig, a private health port, fast
+    /// leader-election timings and `extra` flags; waits until it reports ready.
+    pub fn start_scheduler(&self, name: &str, extra: &[&str]) -> Scheduler {
+        let log_path = self.dir.path().join(format!("{name}.log"));
+        let log = std::fs::File::create(&log_path).expect("scheduler log file");
+        let health_addr = format!("127.0.0.1:{}", free_port());
+        let port = health_addr.rsplit(':').next().unwrap_or_default().to_string();
+        let child = Command::new(binary("kube-scheduler"))
+            .arg("--kubeconfig")
+            .arg(self.kubeconfig())
+            .args(["--bind-address", "127.0.0.1", "--secure-port", &port])
+            .args(["--leader-elect-lease-duration", "4s", "--leader-elect-renew-deadline", "3s", "--leader-elect-retry-period", "500ms"])
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start kube-scheduler");
+        let s = Scheduler { child: Some(child), log_path, health_addr };
+        s.wait_ready();
+        s
+    }
+}
+
+impl Scheduler {
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if self.get_raw("/readyz").is_some_and(|b| b.trim() == "ok") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("kube-scheduler did not become ready:\n{}", self.log());
+    }
+
+    /// A GET on the health server, returning the body on 2xx.
+    pub fn get_raw(&self, path: &str) -> Option<String> {
+        let out = Command::new("curl").args(["-fsS", &format!("http://{}{}", self.health_addr, path)]).output().ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Kills the process.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }

@@ -19,6 +19,7 @@ pub mod rbac;
 pub mod scheduling;
 pub mod storage;
 pub mod strategy;
+pub mod util;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -10,5 +10,5 @@ pub mod podtemplate;
 pub mod replicaset;
 pub mod selector;
 pub mod statefulset;
-pub mod util;
+pub use super::util;
 pub mod workload;

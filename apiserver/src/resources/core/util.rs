@@ -2,23 +2,10 @@
 //! mistyped member reads as empty, never panics), defaulting writers, and the formatting
 //! helpers upstream's printers use (`labels.FormatLabels`, container name/image cells).
 
-use std::collections::BTreeMap;
+pub use crate::resources::util::{format_labels, go_string_map, int_at, invalid_each, len_at, list_at, nonnegative, str_at, string_map};
 
 use rkube_apimachinery::validation::FieldError;
 use serde_json::{Map, Value};
-
-/// An empty JSON array, returned by readers when a list is absent.
-static EMPTY_LIST: Vec<Value> = Vec::new();
-
-/// The string at a JSON pointer, or "" when absent or not a string.
-pub fn str_at<'a>(obj: &'a Value, pointer: &str) -> &'a str {
-    obj.pointer(pointer).and_then(Value::as_str).unwrap_or("")
-}
-
-/// The array at a JSON pointer, or an empty slice.
-pub fn list_at<'a>(obj: &'a Value, pointer: &str) -> &'a [Value] {
-    obj.pointer(pointer).and_then(Value::as_array).map_or(&EMPTY_LIST[..], Vec::as_slice)
-}
 
 /// The string member `key` of `v`, or "".
 pub fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
@@ -27,37 +14,12 @@ pub fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
 
 /// The array member `key` of `v`, or an empty slice.
 pub fn list_of<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key).and_then(Value::as_array).map_or(&EMPTY_LIST[..], Vec::as_slice)
-}
-
-/// The integer at a JSON pointer, or 0.
-pub fn int_at(obj: &Value, pointer: &str) -> i64 {
-    obj.pointer(pointer).and_then(Value::as_i64).unwrap_or(0)
+    v.get(key).and_then(Value::as_array).map_or(&[][..], Vec::as_slice)
 }
 
 /// True when the member at `pointer` exists and is not null.
 pub fn present(obj: &Value, pointer: &str) -> bool {
     obj.pointer(pointer).is_some_and(|v| !v.is_null())
-}
-
-/// The number of members of the object (or items of the array) at `pointer`.
-pub fn len_at(obj: &Value, pointer: &str) -> usize {
-    match obj.pointer(pointer) {
-        Some(Value::Object(m)) => m.len(),
-        Some(Value::Array(a)) => a.len(),
-        _ => 0,
-    }
-}
-
-/// A `map[string]string` member as a sorted map; non-string values are skipped.
-pub fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
-    v.and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The object member `key` of `v`, created (replacing a null or mistyped value) when
@@ -101,47 +63,11 @@ pub fn each_in(m: &mut Map<String, Value>, key: &str, mut f: impl FnMut(&mut Map
     }
 }
 
-/// Upstream `labels.FormatLabels`: `k=v` pairs sorted by key joined by ",", or `<none>`.
-pub fn format_labels(v: Option<&Value>) -> String {
-    let pairs: Vec<String> = string_map(v).into_iter().map(|(k, v)| format!("{k}={v}")).collect();
-    if pairs.is_empty() {
-        "<none>".to_string()
-    } else {
-        pairs.join(",")
-    }
-}
-
-/// Go's `%#v` of a `map[string]string`: `map[string]string{"a":"1", "b":"2"}` (keys sorted).
-pub fn go_string_map(v: Option<&Value>) -> String {
-    let pairs: Vec<String> = string_map(v).iter().map(|(k, v)| format!("{k:?}:{v:?}")).collect();
-    if v.is_none_or(Value::is_null) {
-        return "map[string]string(nil)".to_string();
-    }
-    format!("map[string]string{{{}}}", pairs.join(", "))
-}
-
 /// Upstream `layoutContainerCells`: container names and images, comma separated.
 pub fn container_cells(containers: &[Value]) -> (String, String) {
     let names: Vec<&str> = containers.iter().map(|c| str_of(c, "name")).collect();
     let images: Vec<&str> = containers.iter().map(|c| str_of(c, "image")).collect();
     (names.join(","), images.join(","))
-}
-
-/// `Invalid` errors for each problem a name validator reports.
-pub fn invalid_each(field: &str, value: &str, problems: Vec<String>) -> Vec<FieldError> {
-    problems.into_iter().map(|msg| FieldError::invalid(field, value, msg)).collect()
-}
-
-/// Upstream `ValidateNonnegativeField` over an optional integer member.
-pub fn nonnegative(obj: &Value, pointer: &str, field: &str) -> Vec<FieldError> {
-    match obj.pointer(pointer).and_then(Value::as_i64) {
-        Some(n) if n < 0 => vec![FieldError::invalid(
-            field,
-            n,
-            rkube_apimachinery::validation::IS_NEGATIVE_ERROR_MSG,
-        )],
-        _ => vec![],
-    }
 }
 
 /// Upstream `IsValidPortNum`: 1..=65535.

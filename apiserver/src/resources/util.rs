@@ -1,4 +1,4 @@
-//! JSON helpers shared by the non-core strategies (apps, batch, networking, policy, ...):
+//! JSON helpers shared by the resource strategies (core, apps, batch, networking, ...):
 //! tolerant readers (a missing or mistyped member reads as empty, never panics), defaulting
 //! writers, upstream's semantic equality and immutability check, and renderers of bad values
 //! the way Go's `%#v` prints them in upstream's field errors.

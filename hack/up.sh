@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Brings up a local rkube cluster (today: the apiserver on sled storage) and writes its
+# Brings up a local rkube cluster (the apiserver on sled storage, and a node: containerd and
+# the kubelet, via hack/node.sh) and writes its
 # kubeconfig to $RKUBE_HOME/kubeconfig (default .rkube/). `--down` stops it.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -9,6 +10,7 @@ API_ADDR=${RKUBE_API_ADDR:-127.0.0.1:8080}
 mkdir -p "$RKUBE_HOME"
 
 stop() {
+  if [ "${RKUBE_NODE:-1}" = 1 ]; then as_root env RKUBE_HOME="$RKUBE_HOME" "$ROOT/hack/node.sh" down; fi
   local pidfile=$RKUBE_HOME/kube-apiserver.pid
   if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     log "stopping kube-apiserver (pid $(cat "$pidfile"))"
@@ -57,6 +59,11 @@ users:
 - name: admin
   user: {}
 KUBECONFIG
+
+if [ "${RKUBE_NODE:-1}" = 1 ]; then
+  # A node (containerd + CNI in its own network namespace) and its kubelet; RKUBE_NODE=0 skips it.
+  as_root env RKUBE_HOME="$RKUBE_HOME" KUBECONFIG="$RKUBE_HOME/kubeconfig" CARGO_TARGET_DIR="$CARGO_TARGET_DIR" "$ROOT/hack/node.sh" up
+fi
 
 log "rkube is up. Use it with:"
 echo "  export KUBECONFIG=$RKUBE_HOME/kubeconfig"

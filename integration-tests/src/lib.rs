@@ -1,6 +1,8 @@
 //! Harness for whole-cluster tests: starts rkube's binaries from the workspace target dir on
 //! free loopback ports with private data dirs, and runs the real kubectl against them.
 
+pub mod kubelet;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -303,5 +305,185 @@ impl Scheduler {
 impl Drop for Scheduler {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// A kube-controller-manager process started against an [`Apiserver`]; killed on drop.
+pub struct ControllerManager {
+    child: Option<Child>,
+    args: Vec<String>,
+    /// Its log file (appended to across restarts).
+    pub log_path: PathBuf,
+    /// Address of its /healthz, /readyz and /metrics server.
+    pub health_addr: String,
+}
+
+impl Apiserver {
+    /// Starts kube-controller-manager with this server's kubeconfig, a private health port,
+    /// fast leader-election timings and `extra` flags; waits until it reports ready.
+    pub fn start_controller_manager(&self, name: &str, extra: &[&str]) -> ControllerManager {
+        let cm = self.spawn_controller_manager(name, extra);
+        cm.wait_ready();
+        cm
+    }
+
+    /// Like [`Apiserver::start_controller_manager`] without waiting for readiness (a
+    /// standby candidate never becomes ready).
+    pub fn spawn_controller_manager(&self, name: &str, extra: &[&str]) -> ControllerManager {
+        let health_addr = format!("127.0.0.1:{}", free_port());
+        let port = health_addr.rsplit(':').next().unwrap_or_default().to_string();
+        let mut args: Vec<String> = vec!["--kubeconfig".into(), self.kubeconfig().display().to_string()];
+        args.extend(["--bind-address", "127.0.0.1", "--secure-port", &port].map(String::from));
+        args.extend(["--leader-elect-lease-duration", "4s", "--leader-elect-renew-deadline", "3s", "--leader-elect-retry-period", "500ms"].map(String::from));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut cm = ControllerManager { child: None, args, log_path: self.dir.path().join(format!("{name}.log")), health_addr };
+        cm.spawn();
+        cm
+    }
+}
+
+impl ControllerManager {
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log_path).expect("controller-manager log file");
+        let child = Command::new(binary("kube-controller-manager"))
+            .args(&self.args)
+            .env("RUST_LOG", "info,kube=warn")
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start kube-controller-manager");
+        self.child = Some(child);
+    }
+
+    /// Waits until /readyz answers ok (leader and caches synced).
+    pub fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if self.get_raw("/readyz").is_some_and(|b| b.trim() == "ok") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("kube-controller-manager did not become ready:\n{}", tail(&self.log(), 40));
+    }
+
+    /// A GET on the health server, returning the body on 2xx.
+    pub fn get_raw(&self, path: &str) -> Option<String> {
+        let out = Command::new("curl").args(["-fsS", "--max-time", "5", &format!("http://{}{}", self.health_addr, path)]).output().ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Kills the process with SIGKILL.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the process again with the same flags and waits until it is ready.
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
+        self.wait_ready();
+    }
+}
+
+impl Drop for ControllerManager {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Polls `check` every 100 ms until it returns true; panics with `what` after `limit`.
+pub fn wait_until(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out after {limit:?} waiting for {what}");
+}
+
+impl Apiserver {
+    /// The apiserver's process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// A request with curl (`method`, path, optional JSON merge-patch or JSON body); the
+    /// body of a 2xx answer.
+    pub fn curl(&self, method: &str, path: &str, body: Option<(&str, &str)>) -> Option<String> {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-fsS", "--max-time", "10", "-X", method, &format!("http://{}{}", self.addr, path)]);
+        if let Some((content_type, data)) = body {
+            cmd.args(["-H", &format!("Content-Type: {content_type}"), "--data-binary", data]);
+        }
+        let out = cmd.output().ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Acts as the kubelet for every pod not yet Ready: sets phase Running and Ready=True
+    /// through the status subresource. Returns how many pods it marked.
+    pub fn mark_pods_ready(&self) -> usize {
+        let Some(list) = self.curl("GET", "/api/v1/pods", None) else { return 0 };
+        let list: serde_json::Value = serde_json::from_str(&list).unwrap_or_default();
+        let mut marked = 0;
+        for pod in list["items"].as_array().cloned().unwrap_or_default() {
+            let ready = pod["status"]["conditions"].as_array().is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
+            if ready || !pod["metadata"]["deletionTimestamp"].is_null() {
+                continue;
+            }
+            let (ns, name) = (pod["metadata"]["namespace"].as_str().unwrap_or(""), pod["metadata"]["name"].as_str().unwrap_or(""));
+            let patch = r#"{"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}}"#;
+            let path = format!("/api/v1/namespaces/{ns}/pods/{name}/status");
+            if self.curl("PATCH", &path, Some(("application/merge-patch+json", patch))).is_some() {
+                marked += 1;
+            }
+        }
+        marked
+    }
+}
+
+/// A background stand-in for kubelets: marks every new pod Ready every 200 ms until dropped.
+pub struct ReadyMarker {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ReadyMarker {
+    /// Starts marking the pods of the apiserver at `addr` (see [`Apiserver::mark_pods_ready`]).
+    pub fn start(server: &Apiserver) -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let view = Apiserver { child: None, addr: server.addr.clone(), dir: tempfile::tempdir().expect("temp dir"), etcd: None };
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                view.mark_pods_ready();
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        ReadyMarker { stop, thread: Some(thread) }
+    }
+}
+
+impl Drop for ReadyMarker {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }

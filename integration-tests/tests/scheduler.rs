@@ -264,3 +264,29 @@ fn profiles_from_a_config_file() {
     assert_eq!(node_of(&s, "foreign"), None);
     assert!(scheduled_condition(&s, "foreign").is_none());
 }
+
+#[test]
+fn wait_for_first_consumer_local_volume() {
+    let s = Apiserver::start();
+    apply(&s, &node_yaml("a", "4", &[], false));
+    apply(&s, &node_yaml("b", "4", &[], false));
+    apply(&s, "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: local}\nprovisioner: kubernetes.io/no-provisioner\nvolumeBindingMode: WaitForFirstConsumer\n");
+    apply(
+        &s,
+        "apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: local-b}\nspec:\n  capacity: {storage: 10Gi}\n  accessModes: [ReadWriteOnce]\n  storageClassName: local\n  local: {path: /mnt/disk}\n  nodeAffinity:\n    required:\n      nodeSelectorTerms:\n      - matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [b]}]\n",
+    );
+    apply(&s, "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data}\nspec:\n  accessModes: [ReadWriteOnce]\n  storageClassName: local\n  resources: {requests: {storage: 1Gi}}\n");
+    let sched = s.start_scheduler("kube-scheduler", &[]);
+    let volumes = "  volumes:\n  - name: data\n    persistentVolumeClaim: {claimName: data}\n";
+    apply(&s, &pod_yaml("db", "app: db", volumes, "100m"));
+    assert_eq!(wait_bound(&s, &sched, "db"), "b");
+    let pv = s.get_json(&["get", "pv", "local-b"]);
+    assert_eq!(pv["spec"]["claimRef"]["name"], "data");
+    let pvc = s.get_json(&["get", "pvc", "data"]);
+    assert_eq!(pvc["spec"]["volumeName"], "local-b");
+
+    apply(&s, "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: nothing-left}\nspec:\n  accessModes: [ReadWriteOnce]\n  storageClassName: local\n  resources: {requests: {storage: 1Gi}}\n");
+    apply(&s, &pod_yaml("db2", "app: db", "  volumes:\n  - name: data\n    persistentVolumeClaim: {claimName: nothing-left}\n", "100m"));
+    let (_, msg) = wait_for("db2 to be unschedulable", Duration::from_secs(20), || scheduled_condition(&s, "db2"));
+    assert_eq!(msg, "0/2 nodes are available: 2 node(s) didn't find available persistent volumes to bind. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.");
+}

@@ -1,0 +1,8 @@
+//! The scheduling framework: pod/node views, extension-point traits, the per-profile
+//! runtime and the snapshot a cycle works on.
+
+pub mod interface;
+pub mod parallel;
+pub mod runtime;
+pub mod snapshot;
+pub mod types;

@@ -334,7 +334,7 @@ impl Apiserver {
         let port = health_addr.rsplit(':').next().unwrap_or_default().to_string();
         let mut args: Vec<String> = vec!["--kubeconfig".into(), self.kubeconfig().display().to_string()];
         args.extend(["--bind-address", "127.0.0.1", "--secure-port", &port].map(String::from));
-        args.extend(["--leader-elect-lease-duration", "4s", "--leader-elect-renew-deadline", "3s", "--leader-elect-retry-period", "500ms"].map(String::from));
+        args.extend(["--leader-elect-lease-duration", "6s", "--leader-elect-renew-deadline", "4s", "--leader-elect-retry-period", "1s"].map(String::from));
         args.extend(extra.iter().map(|s| s.to_string()));
         let mut cm = ControllerManager { child: None, args, log_path: self.dir.path().join(format!("{name}.log")), health_addr };
         cm.spawn();

@@ -1,68 +1,18 @@
 //! kube-controller-manager's workload, networking and node controllers against a real
 //! apiserver, driven and checked with the real kubectl. No kubelet runs: the tests create
-//! Node objects, renew node Leases, bind pods and mark them Running/Ready/Succeeded through
-//! the status subresource, as a kubelet would.
+//! Node objects, renew node Leases, and mark pods Running/Ready/Succeeded/Failed through
+//! the status subresource, as a kubelet would. Pods are bound by kube-scheduler in the node
+//! lifecycle test and through pods/binding by the test elsewhere; the CronJob test speeds
+//! the CronJob controller's clock up with `--cronjob-clock-speed`.
 
 use std::collections::BTreeSet;
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rkube_integration_tests::{binary, Apiserver, KUBECTL_133};
+use rkube_integration_tests::{Apiserver, ControllerManager, KUBECTL_133};
 use serde_json::{json, Value};
-
-/// A kube-controller-manager process; killed on drop.
-struct ControllerManager {
-    child: Option<Child>,
-    log_path: PathBuf,
-}
-
-impl ControllerManager {
-    /// Starts the controller-manager for `api` without leader election, with `extra` flags,
-    /// and waits until its caches are synced (/readyz).
-    fn start(api: &Apiserver, extra: &[&str]) -> Self {
-        let log_path = api.dir.path().join("kube-controller-manager.log");
-        let log = std::fs::File::create(&log_path).expect("log file");
-        let port = TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port().to_string();
-        let child = Command::new(binary("kube-controller-manager"))
-            .arg("--kubeconfig")
-            .arg(api.kubeconfig())
-            .args(["--leader-elect=false", "--bind-address", "127.0.0.1", "--secure-port", &port])
-            .args(extra)
-            .env("RUST_LOG", "info")
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("start kube-controller-manager");
-        let kcm = ControllerManager { child: Some(child), log_path };
-        let url = format!("http://127.0.0.1:{port}/readyz");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let ok = Command::new("curl").args(["-fsS", &url]).output().is_ok_and(|o| o.status.success());
-            if ok {
-                return kcm;
-            }
-            assert!(Instant::now() < deadline, "kube-controller-manager did not become ready:\n{}", kcm.log());
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log_path).unwrap_or_default()
-    }
-}
-
-impl Drop for ControllerManager {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 fn wait_for<T>(what: &str, timeout: Duration, kcm: &ControllerManager, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + timeout;
@@ -204,7 +154,7 @@ fn terminating(p: &Value) -> bool {
 #[test]
 fn statefulset_pods_start_in_order_and_stop_in_reverse() {
     let api = Apiserver::start();
-    let kcm = ControllerManager::start(&api, &["--controllers=statefulset,endpoint,endpointslice"]);
+    let kcm = api.start_controller_manager("kube-controller-manager", &["--controllers=statefulset,endpoint,endpointslice"]);
     create_node(&api, "node-1", "", "");
     create(&api, STATEFULSET);
     for i in 0..3 {
@@ -313,7 +263,7 @@ fn daemon_pods_by_node(api: &Apiserver) -> Vec<(String, String)> {
 #[test]
 fn daemonset_runs_one_pod_per_node_including_new_nodes() {
     let api = Apiserver::start();
-    let kcm = ControllerManager::start(&api, &["--controllers=daemonset,nodeipam", "--allocate-node-cidrs"]);
+    let kcm = api.start_controller_manager("kube-controller-manager", &["--controllers=daemonset,nodeipam", "--allocate-node-cidrs"]);
     create_node(&api, "node-1", "", "");
     create_node(&api, "node-2", "", "");
     create_node(&api, "control-plane", ", node-role.kubernetes.io/control-plane: \"\"", "{key: node-role.kubernetes.io/control-plane, effect: NoSchedule}");
@@ -387,7 +337,7 @@ spec:
 #[test]
 fn job_with_five_completions_runs_two_at_a_time() {
     let api = Apiserver::start();
-    let kcm = ControllerManager::start(&api, &["--controllers=job"]);
+    let kcm = api.start_controller_manager("kube-controller-manager", &["--controllers=job,ttl-after-finished,garbagecollector"]);
     create(&api, JOB);
     let mut done = BTreeSet::new();
     let job = wait_for("the job to complete", Duration::from_secs(60), &kcm, || {
@@ -419,6 +369,39 @@ fn job_with_five_completions_runs_two_at_a_time() {
     assert!(has_event(&api, "default", "SuccessfulCreate", "Created pod: pi-"));
     let out = api.kubectl(&["get", "job", "pi"]);
     assert!(out.contains("Complete") && out.contains("5/5"), "{out}");
+    check_failed_job_is_cleaned_up_after_its_ttl(&api, &kcm);
+}
+
+const FAILING_JOB: &str = r#"
+apiVersion: batch/v1
+kind: Job
+metadata: {name: flaky}
+spec:
+  backoffLimit: 0
+  ttlSecondsAfterFinished: 2
+  template:
+    spec:
+      containers: [{name: c, image: busybox, command: ["false"]}]
+      restartPolicy: Never
+"#;
+
+fn check_failed_job_is_cleaned_up_after_its_ttl(api: &Apiserver, kcm: &ControllerManager) {
+    create(api, FAILING_JOB);
+    let p = wait_for("the flaky pod", Duration::from_secs(20), kcm, || items(api, &["get", "pods", "-l", "job-name=flaky"]).into_iter().next());
+    patch_status(api, "default", "pod", &name_of(&p), json!({"phase": "Failed"}));
+    let job = wait_for("the Failed condition", Duration::from_secs(20), kcm, || {
+        let j = get_json(api, &["get", "job", "flaky"])?;
+        let failed = j["status"]["conditions"].as_array()?.iter().any(|c| c["type"] == "Failed" && c["reason"] == "BackoffLimitExceeded");
+        failed.then_some(j)
+    });
+    assert_eq!(job["status"]["failed"], 1);
+    assert!(has_event(api, "default", "BackoffLimitExceeded", "Job has reached the specified backoff limit"));
+    wait_for("the TTL to delete the job", Duration::from_secs(20), kcm, || get_json(api, &["get", "job", "flaky"]).is_none().then_some(()));
+    // Deleting a running Job deletes its pods; their tracking finalizers are released.
+    create(api, &FAILING_JOB.replace("flaky", "doomed"));
+    wait_for("the doomed pod", Duration::from_secs(20), kcm, || items(api, &["get", "pods", "-l", "job-name=doomed"]).into_iter().next());
+    api.kubectl(&["delete", "job", "doomed", "--wait=false"]);
+    wait_for("the doomed pod to go", Duration::from_secs(30), kcm, || items(api, &["get", "pods", "-l", "job-name=doomed"]).is_empty().then_some(()));
 }
 
 const CRONJOB: &str = r#"
@@ -445,7 +428,7 @@ spec:
 #[test]
 fn cronjob_creates_jobs_every_minute_and_keeps_history_limits() {
     let api = Apiserver::start();
-    let kcm = ControllerManager::start(&api, &["--controllers=cronjob,job", "--cronjob-clock-speed=30"]);
+    let kcm = api.start_controller_manager("kube-controller-manager", &["--controllers=cronjob,job", "--cronjob-clock-speed=30"]);
     create(&api, CRONJOB);
     let mut seen = BTreeSet::new();
     wait_for("six jobs to run", Duration::from_secs(60), &kcm, || {
@@ -463,16 +446,15 @@ fn cronjob_creates_jobs_every_minute_and_keeps_history_limits() {
         let minutes: i64 = name.strip_prefix("hello-").and_then(|m| m.parse().ok()).unwrap_or_else(|| panic!("job name {name}"));
         assert!(minutes > 28_000_000, "{name} is named after its scheduled minute");
     }
-    let finished = wait_for("history trimmed to 2", Duration::from_secs(20), &kcm, || {
+    // At least four of the six jobs completed; only the newest two of them are kept.
+    wait_for("history trimmed to 2", Duration::from_secs(20), &kcm, || {
         let jobs = items(&api, &["get", "jobs"]);
-        let complete: Vec<&Value> = jobs
+        let complete = jobs
             .iter()
-            .filter(|j| terminating(j) || j["status"]["conditions"].as_array().is_some_and(|c| c.iter().any(|c| c["type"] == "Complete")))
-            .filter(|j| !terminating(j))
-            .collect();
-        (complete.len() <= 2).then(|| complete.len())
+            .filter(|j| !terminating(j) && j["status"]["conditions"].as_array().is_some_and(|c| c.iter().any(|c| c["type"] == "Complete")))
+            .count();
+        (complete <= 2).then_some(())
     });
-    assert!(finished <= 2);
     let cj = get_json(&api, &["get", "cronjob", "hello"]).expect("cronjob");
     assert!(cj["status"]["lastScheduleTime"].is_string());
     assert!(cj["status"]["lastSuccessfulTime"].is_string());
@@ -535,28 +517,28 @@ fn ready_status(api: &Apiserver, node: &str) -> String {
 #[test]
 fn node_that_stops_renewing_its_lease_is_tainted_and_its_pods_replaced() {
     let api = Apiserver::start();
-    let kcm = ControllerManager::start(
-        &api,
-        &["--controllers=node-lifecycle-controller,replicaset", "--node-monitor-period=500ms", "--node-monitor-grace-period=4s", "--node-startup-grace-period=4s"],
-    );
-    let renewed = Arc::new(std::sync::Mutex::new(vec!["node-a".to_string(), "node-b".to_string()]));
-    for n in ["node-a", "node-b"] {
-        create_node(&api, n, "", "");
-        create(&api, &LEASE.replace("NAME", n).replace("RENEW", &now_rfc3339()));
-    }
+    let flags = ["--controllers=node-lifecycle-controller,replicaset", "--node-monitor-period=500ms", "--node-monitor-grace-period=6s", "--node-startup-grace-period=6s"];
+    let kcm = api.start_controller_manager("kube-controller-manager", &flags);
+    let scheduler = api.start_scheduler("kube-scheduler", &[]);
+    let renewed = Arc::new(std::sync::Mutex::new(vec!["node-a".to_string()]));
+    create_node(&api, "node-a", "", "");
+    create(&api, &LEASE.replace("NAME", "node-a").replace("RENEW", &now_rfc3339()));
     let stop = Arc::new(AtomicBool::new(false));
     let renewer = renew_leases(api.addr.clone(), renewed.clone(), stop.clone());
     create(&api, REPLICASET);
-    let first = wait_for("2 pods", Duration::from_secs(20), &kcm, || {
+    // With one node, the scheduler puts both replicas on node-a.
+    let first = wait_for("2 pods bound to node-a", Duration::from_secs(30), &kcm, || {
         let p = items(&api, &["get", "pods", "-l", "app=web"]);
-        (p.len() == 2).then(|| names(&p))
+        (p.len() == 2 && p.iter().all(|p| p["spec"]["nodeName"] == "node-a")).then(|| names(&p))
     });
     for (i, p) in first.iter().enumerate() {
-        bind(&api, "default", p, "node-a");
         mark_running(&api, "default", p, &format!("10.244.1.{}", 10 + i));
     }
+    create_node(&api, "node-b", "", "");
+    create(&api, &LEASE.replace("NAME", "node-b").replace("RENEW", &now_rfc3339()));
+    renewed.lock().unwrap().push("node-b".into());
     // Both nodes stay healthy while their leases are renewed.
-    std::thread::sleep(Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(7));
     assert_eq!(ready_status(&api, "node-a"), "True");
     assert!(node_taints(&api, "node-a").is_empty(), "{:?}", node_taints(&api, "node-a"));
 
@@ -575,14 +557,13 @@ fn node_that_stops_renewing_its_lease_is_tainted_and_its_pods_replaced() {
         assert!(conds.iter().any(|c| c["type"] == "Ready" && c["status"] == "False"), "marked not ready: {conds:?}");
     }
     assert!(has_event(&api, "default", "TaintManagerEviction", "Marking for deletion Pod default/"));
-    // The ReplicaSet replaces them; a scheduler (here: the test) puts them on the healthy node.
-    let replacements = wait_for("2 replacement pods", Duration::from_secs(20), &kcm, || {
+    // The ReplicaSet replaces them and the scheduler puts the replacements on node-b.
+    let replacements = wait_for("2 replacement pods on node-b", Duration::from_secs(30), &kcm, || {
         let p: Vec<Value> = items(&api, &["get", "pods", "-l", "app=web"]).into_iter().filter(|p| !terminating(p)).collect();
-        (p.len() == 2).then(|| names(&p))
+        (p.len() == 2 && p.iter().all(|p| p["spec"]["nodeName"] == "node-b")).then(|| names(&p))
     });
     assert!(replacements.iter().all(|r| !first.contains(r)));
     for r in &replacements {
-        bind(&api, "default", r, "node-b");
         mark_running(&api, "default", r, "10.244.2.10");
     }
     std::thread::sleep(Duration::from_secs(3));
@@ -596,4 +577,5 @@ fn node_that_stops_renewing_its_lease_is_tainted_and_its_pods_replaced() {
     wait_for("node-a untainted", Duration::from_secs(20), &kcm, || node_taints(&api, "node-a").is_empty().then_some(()));
     stop.store(true, Ordering::SeqCst);
     renewer.join().unwrap();
+    drop(scheduler);
 }

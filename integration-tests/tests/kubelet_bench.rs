@@ -1,5 +1,6 @@
 //! Measurements: pod start-up latency for 50 pods on one real node (creation to Running as
-//! seen by a watch; target p99 < 1 s), the kubelet's RSS with those pods, and the RSS of one
+//! seen by a watch, one pod a second or RKUBE_BENCH_GAP_MS apart; target p99 < 1 s), the
+//! kubelet's RSS with those pods, and the RSS of one
 //! fake-runtime kubelet simulating 200 nodes.
 
 use std::collections::HashMap;
@@ -81,7 +82,7 @@ async fn pod_startup_latency_50_pods_and_kubelet_rss() {
     let node = tokio::task::block_in_place(|| KubeletNode::start(&api, "node-b"));
     tokio::task::block_in_place(|| wait_for(Duration::from_secs(30), "node", || api.try_get_json(&["get", "node", "node-b"])));
     let idle_rss = rss_kib(node.kubelet_pid().unwrap());
-    let gap = std::env::var("RKUBE_BENCH_GAP_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
+    let gap = std::env::var("RKUBE_BENCH_GAP_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
     let lat = start_latencies(&api, "node-b", 50, Duration::from_millis(gap)).await;
     let (p50, p99) = (percentile(&lat, 0.50), percentile(&lat, 0.99));
     tokio::time::sleep(Duration::from_secs(3)).await;

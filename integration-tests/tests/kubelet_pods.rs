@@ -37,10 +37,10 @@ fn pods_run_with_ips_init_order_env_and_volumes() {
     api.kubectl(&["create", "configmap", "game-config", &format!("--from-file={cfg}")]);
     api.kubectl(&["create", "configmap", "settings", "--from-literal=mode=fast", "--from-literal=level=3"]);
     api.kubectl(&["create", "secret", "generic", "creds", "--from-literal=password=s3cret"]);
-    api.apply_yaml(&format!(
+    api.apply_yaml(
         r#"apiVersion: v1
 kind: Pod
-metadata: {{name: web, labels: {{app: web}}}}
+metadata: {name: web, labels: {app: web}}
 spec:
   nodeName: node-p
   containers:
@@ -50,43 +50,53 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
-metadata: {{name: app}}
+metadata: {name: hostnet}
+spec:
+  nodeName: node-p
+  hostNetwork: true
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: c, image: busybox:1.35, command: [sleep, "3600"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: app}
 spec:
   nodeName: node-p
   terminationGracePeriodSeconds: 1
   initContainers:
-  - {{name: first, image: busybox:1.35, command: [sh, -c, "echo one > /work/order"], volumeMounts: [{{name: work, mountPath: /work}}]}}
-  - {{name: second, image: busybox:1.35, command: [sh, -c, "echo two >> /work/order"], volumeMounts: [{{name: work, mountPath: /work}}]}}
+  - {name: first, image: busybox:1.35, command: [sh, -c, "echo one > /work/order"], volumeMounts: [{name: work, mountPath: /work}]}
+  - {name: second, image: busybox:1.35, command: [sh, -c, "echo two >> /work/order"], volumeMounts: [{name: work, mountPath: /work}]}
   containers:
   - name: main
     image: busybox:1.35
     command: [sh, -c, "cat /work/order; sleep 3600"]
     env:
-    - {{name: PASSWORD, valueFrom: {{secretKeyRef: {{name: creds, key: password}}}}}}
-    - {{name: MODE, valueFrom: {{configMapKeyRef: {{name: settings, key: mode}}}}}}
-    - {{name: MY_IP, valueFrom: {{fieldRef: {{fieldPath: status.podIP}}}}}}
-    - {{name: MY_NODE, valueFrom: {{fieldRef: {{fieldPath: spec.nodeName}}}}}}
-    - {{name: MEM_MI, valueFrom: {{resourceFieldRef: {{resource: limits.memory, divisor: 1Mi}}}}}}
-    - {{name: GREETING, value: "mode is $(MODE)"}}
+    - {name: PASSWORD, valueFrom: {secretKeyRef: {name: creds, key: password}}}
+    - {name: MODE, valueFrom: {configMapKeyRef: {name: settings, key: mode}}}
+    - {name: MY_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+    - {name: MY_NODE, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}
+    - {name: MEM_MI, valueFrom: {resourceFieldRef: {resource: limits.memory, divisor: 1Mi}}}
+    - {name: GREETING, value: "mode is $(MODE)"}
     envFrom:
-    - {{configMapRef: {{name: settings}}, prefix: S_}}
-    resources: {{limits: {{memory: 64Mi, cpu: 250m}}}}
+    - {configMapRef: {name: settings}, prefix: S_}
+    resources: {limits: {memory: 64Mi, cpu: 250m}}
     volumeMounts:
-    - {{name: work, mountPath: /work}}
-    - {{name: game, mountPath: /etc/game}}
-    - {{name: secret, mountPath: /etc/secret}}
-    - {{name: info, mountPath: /etc/info}}
+    - {name: work, mountPath: /work}
+    - {name: game, mountPath: /etc/game}
+    - {name: secret, mountPath: /etc/secret}
+    - {name: info, mountPath: /etc/info}
   volumes:
-  - {{name: work, emptyDir: {{}}}}
-  - {{name: game, configMap: {{name: game-config}}}}
-  - {{name: secret, secret: {{secretName: creds}}}}
+  - {name: work, emptyDir: {}}
+  - {name: game, configMap: {name: game-config}}
+  - {name: secret, secret: {secretName: creds}}
   - name: info
     projected:
       sources:
-      - downwardAPI: {{items: [{{path: name, fieldRef: {{fieldPath: metadata.name}}}}]}}
-      - configMap: {{name: settings, items: [{{key: mode, path: mode}}]}}
-"#
-    ));
+      - downwardAPI: {items: [{path: name, fieldRef: {fieldPath: metadata.name}}]}
+      - configMap: {name: settings, items: [{key: mode, path: mode}]}
+"#,
+    );
     let web = api.wait_pod("web", Duration::from_secs(60), "Running", running);
     let app = api.wait_pod("app", Duration::from_secs(60), "Running", running);
     let (ip_web, ip_app) = (web["status"]["podIP"].as_str().unwrap(), app["status"]["podIP"].as_str().unwrap());
@@ -102,6 +112,21 @@ spec:
     let started = &app["status"]["containerStatuses"][0];
     assert_eq!((started["ready"].as_bool(), started["started"].as_bool()), (Some(true), Some(true)));
     assert!(started["containerID"].as_str().unwrap().starts_with("containerd://"));
+
+    let hostnet = api.wait_pod("hostnet", Duration::from_secs(60), "Running", running);
+    assert_eq!(hostnet["status"]["podIP"], node.kubelet_ip(), "host-network pods have the node's IP");
+
+    let events = api.get_json(&["get", "events"]);
+    let reasons: Vec<String> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["involvedObject"]["name"] == "app")
+        .filter_map(|e| e["reason"].as_str().map(str::to_string))
+        .collect();
+    for r in ["Pulled", "Created", "Started"] {
+        assert!(reasons.iter().any(|x| x == r), "no {r} event for app: {reasons:?}");
+    }
 
     // The pod network answers inside the node's namespace.
     let out = node.in_netns(&["curl", "-s", "-m", "5", &format!("http://{ip_web}:8080/index.html")]);

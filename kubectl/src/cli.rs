@@ -182,4 +182,6 @@ pub enum Command {
     /// Forward one or more local ports to a pod.
     #[command(name = "port-forward")]
     PortForward(cmd::port_forward::Args),
+    /// Output shell completion code for the specified shell (bash or zsh).
+    Completion(cmd::completion::Args),
 }

@@ -201,22 +201,46 @@ pub fn report(err: &CmdError, streams: &mut Streams) -> i32 {
     code
 }
 
-/// Prints a command-line parsing error (or help/version text) and returns the exit code.
+/// Prints a command-line parsing error (or help text) as kubectl words it and returns the
+/// exit code.
 pub fn report_clap(err: clap::Error) -> i32 {
-    use clap::error::ErrorKind;
-    match err.kind() {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let context = |kind: ContextKind| match err.get(kind) {
+        Some(ContextValue::String(s)) => s.clone(),
+        Some(ContextValue::Strings(v)) => v.join(", "),
+        _ => String::new(),
+    };
+    let message = match err.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = err.print();
-            0
+            return 0;
+        }
+        ErrorKind::UnknownArgument => {
+            let arg = context(ContextKind::InvalidArg);
+            let flag = arg.split('=').next().unwrap_or(&arg).to_string();
+            if flag.starts_with("--") || flag.len() != 2 {
+                format!("error: unknown flag: {flag}")
+            } else {
+                format!("error: unknown shorthand flag: '{}' in {arg}", flag.trim_start_matches('-'))
+            }
+        }
+        ErrorKind::InvalidSubcommand => format!("error: unknown command \"{}\" for \"kubectl\"", context(ContextKind::InvalidSubcommand)),
+        ErrorKind::MissingRequiredArgument => {
+            let names: Vec<String> = context(ContextKind::InvalidArg)
+                .split(", ")
+                .map(|a| format!("\"{}\"", a.trim_start_matches('-').split([' ', '=', '<']).next().unwrap_or("")))
+                .collect();
+            format!("error: required flag(s) {} not set", names.join(", "))
         }
         _ => {
             let text = err.render().to_string();
-            let first = text.lines().next().unwrap_or("").trim_start_matches("error: ");
-            eprintln!("error: {first}");
-            eprintln!("See 'kubectl --help' for usage.");
-            1
+            let first = text.lines().next().unwrap_or("").trim_start_matches("error: ").to_string();
+            format!("error: {first}")
         }
-    }
+    };
+    eprintln!("{message}");
+    eprintln!("See 'kubectl --help' for usage.");
+    1
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod cri;
+pub mod events;
 pub mod logs;
 pub mod metrics;
 pub mod netns;

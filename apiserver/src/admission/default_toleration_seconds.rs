@@ -23,7 +23,7 @@ fn covers(t: &Value, key: &str) -> bool {
 
 /// Adds the default tolerations to a pod being created.
 pub fn admit(info: &ResourceInfo, pod: &mut Value) {
-    if !(info.group.is_empty() && info.plural == "pods") || !pod.get("spec").is_some_and(Value::is_object) {
+    if !info.group.is_empty() || info.plural != "pods" || !pod.get("spec").is_some_and(Value::is_object) {
         return;
     }
     let existing = pod["spec"]["tolerations"].as_array().cloned().unwrap_or_default();

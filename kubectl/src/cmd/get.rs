@@ -450,7 +450,14 @@ impl Watcher {
 
     fn print_object(&mut self, obj: &Value, event: &str, streams: &mut Streams) -> Result<(), CmdError> {
         if let Some(g) = self.generic.as_mut() {
-            if self.events && !matches!(g.format, OutputFormat::Name) {
+            if self.events && matches!(g.format, OutputFormat::Json) {
+                let mut o = obj.clone();
+                if !g.show_managed_fields {
+                    crate::printers::strip_managed_fields(&mut o);
+                }
+                let line = format!("{{\"type\":{},\"object\":{}}}\n", crate::printers::json::to_compact(&json!(event)), crate::printers::json::to_compact(&o));
+                streams.out.write_all(line.as_bytes())?;
+            } else if self.events && !matches!(g.format, OutputFormat::Name) {
                 g.print(&json!({"type": event, "object": obj}), &mut streams.out)?;
             } else {
                 g.print(obj, &mut streams.out)?;

@@ -5,6 +5,7 @@ pub mod api_resources;
 pub mod apply;
 pub mod auth;
 pub mod common;
+pub mod completion;
 pub mod config;
 pub mod cp;
 pub mod create;
@@ -38,6 +39,13 @@ use crate::util::Streams;
 pub fn run_without_runtime(cli: &Cli, streams: &mut Streams) -> Option<i32> {
     match &cli.command {
         Command::Version(a) if a.client => Some(version::run_client_only(a, streams)),
+        Command::Completion(a) => Some(match completion::run(completion::Args { shell: a.shell.clone() }, streams) {
+            Ok(()) => {
+                let _ = streams.flush();
+                0
+            }
+            Err(e) => crate::errors::report(&e, streams),
+        }),
         _ => None,
     }
 }
@@ -76,5 +84,6 @@ pub async fn dispatch(f: &Factory, command: Command, streams: &mut Streams) -> R
         Command::Explain(a) => explain::run(f, a, streams).await,
         Command::Cp(a) => cp::run(f, a, streams).await,
         Command::PortForward(a) => port_forward::run(f, a, streams).await,
+        Command::Completion(a) => completion::run(a, streams),
     }
 }

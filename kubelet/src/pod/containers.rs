@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::{Container, Pod};
 
 use super::env::{self, EnvInputs};
+use crate::events::Kind;
 use super::observed::{Instance, Sandbox};
 use super::plan::Start;
 use super::probe::{self, Outcome};
@@ -47,16 +48,23 @@ async fn ensure_image(w: &Worker, c: &Container) -> Result<String, StartError> {
     let rt = &w.ctx.runtime;
     let present = rt.image_status(&image).await.map_err(|e| ("ErrImageInspect".to_string(), e.to_string()))?;
     match (policy.as_str(), present) {
-        ("Never", Some(img)) | ("IfNotPresent", Some(img)) => return Ok(img.id),
+        ("Never", Some(img)) | ("IfNotPresent", Some(img)) => {
+            w.event(Kind::Normal, "Pulled", &format!("Container image \"{image}\" already present on machine"), Some(&c.name));
+            return Ok(img.id);
+        }
         ("Never", None) => {
             return Err(("ErrImageNeverPull".into(), format!("Container image \"{image}\" is not present with pull policy of Never")))
         }
         _ => {}
     }
     let sandbox = w.sandbox_config(0);
-    rt.pull_image(&image, Some(sandbox))
+    w.event(Kind::Normal, "Pulling", &format!("Pulling image \"{image}\""), Some(&c.name));
+    let pulled = rt
+        .pull_image(&image, Some(sandbox))
         .await
-        .map_err(|e| ("ErrImagePull".into(), format!("failed to pull and unpack image \"{image}\": {e}")))
+        .map_err(|e| ("ErrImagePull".to_string(), format!("failed to pull and unpack image \"{image}\": {e}")))?;
+    w.event(Kind::Normal, "Pulled", &format!("Successfully pulled image \"{image}\""), Some(&c.name));
+    Ok(pulled)
 }
 
 /// Environment inputs for the pod from fetched data.
@@ -147,7 +155,11 @@ pub async fn start(w: &Worker, sandbox: &Sandbox, start: &Start, pre: &Prefetche
         .create_container(&sandbox.id, cfg, w.sandbox_config(sandbox.attempt))
         .await
         .map_err(|e| ("CreateContainerError".to_string(), e.to_string()))?;
+    w.event(Kind::Normal, "Created", &format!("Created container: {}", c.name), Some(&c.name));
+    tracing::debug!(container = %c.name, "created");
     rt.start_container(&id).await.map_err(|e| ("RunContainerError".to_string(), e.to_string()))?;
+    tracing::debug!(container = %c.name, "started");
+    w.event(Kind::Normal, "Started", &format!("Started container {}", c.name), Some(&c.name));
     post_start(w, &c, &id, &sandbox.ip).await;
     Ok(())
 }

@@ -76,6 +76,7 @@ pub fn spawn(ctx: NodeContext, pod: Pod, source: Source) -> Handle {
         volumes: None,
         last_refresh: Instant::now(),
         started_reported: false,
+        born: Instant::now(),
     };
     tokio::spawn(w.run());
     Handle { desired: tx, book }
@@ -97,6 +98,7 @@ pub struct Worker {
     pub(crate) volumes: Option<HashMap<String, PathBuf>>,
     last_refresh: Instant,
     started_reported: bool,
+    born: Instant,
 }
 
 impl Worker {
@@ -126,6 +128,10 @@ impl Worker {
 
     fn name(&self) -> String {
         format!("{}/{}", self.pod.metadata.namespace.as_deref().unwrap_or("default"), self.pod.metadata.name.as_deref().unwrap_or(""))
+    }
+
+    pub(crate) fn event(&self, kind: crate::events::Kind, reason: &str, message: &str, container: Option<&str>) {
+        crate::events::record(&self.ctx.client, &self.ctx.name, &self.pod, kind, reason, message, container);
     }
 
     fn stop_probes(&mut self) {
@@ -173,6 +179,7 @@ impl Worker {
             tracing::debug!(pod = %self.name(), elapsed = ?t.elapsed(), starts = plan.start.len(), sandbox = plan.create_sandbox.is_some(), "acted");
         }
         let obs = if acted { self.observe().await.unwrap_or(obs) } else { obs };
+        self.remove_dead(&obs).await;
         self.manage_probes(&obs);
         self.refresh_volumes().await;
         self.write_status(&obs).await;
@@ -207,6 +214,9 @@ impl Worker {
         }
         for (id, reason) in &plan.kill {
             tracing::info!(pod = %self.name(), %reason, "killing container");
+            let name = obs.instances.iter().find(|i| &i.id == id).map(|i| i.name.clone());
+            self.event(crate::events::Kind::Warning, "Unhealthy", "Liveness probe failed", name.as_deref());
+            self.event(crate::events::Kind::Normal, "Killing", reason, name.as_deref());
             let grace = self.probe_grace(obs, id).unwrap_or_else(|| self.grace_period());
             self.kill_container(obs, id, grace).await;
             acted = true;
@@ -276,6 +286,10 @@ impl Worker {
             }
             Err((reason, message)) => {
                 tracing::warn!(pod = %self.name(), container = %start.name, %reason, %message, "starting container failed");
+                let fresh = self.waiting.get(&start.name).is_none_or(|(r, m)| *r != reason || *m != message);
+                if fresh {
+                    self.event(crate::events::Kind::Warning, "Failed", &format!("Error: {message}"), Some(&start.name));
+                }
                 self.ctx.metrics.runtime_errors.with_label_values(&["start_container"]).inc();
                 self.waiting.insert(start.name.clone(), (reason, message));
                 *wake = (*wake).min(Duration::from_secs(2));
@@ -305,6 +319,11 @@ impl Worker {
             m.namespace.as_deref().unwrap_or("default"),
             self.uid
         );
+        let fresh = self.waiting.get(&start.name).is_none_or(|(_, m)| *m != msg);
+        if fresh {
+            let text = format!("Back-off restarting failed container {} in pod {}", start.name, msg.rsplit(" pod=").next().unwrap_or(""));
+            self.event(crate::events::Kind::Warning, "BackOff", &text, Some(&start.name));
+        }
         self.waiting.insert(start.name.clone(), ("CrashLoopBackOff".into(), msg));
         let ready_at = self.backoff.ready_at(&key, finished, now);
         Some(Duration::from_nanos((ready_at - now).max(0) as u64) + Duration::from_millis(50))
@@ -323,11 +342,14 @@ impl Worker {
         let cfg = self.sandbox_config(attempt);
         let _ = std::fs::create_dir_all(&cfg.log_directory);
         let rt = self.ctx.runtime.clone();
+        let t = Instant::now();
         let (id, pre) = tokio::join!(rt.run_pod_sandbox(cfg), containers::prefetch(self));
+        tracing::debug!(pod = %self.name(), elapsed = ?t.elapsed(), "sandbox created");
         let id = match id {
             Ok(id) => id,
             Err(e) => {
                 tracing::warn!(pod = %self.name(), error = %e, "creating the pod sandbox failed");
+                self.event(crate::events::Kind::Warning, "FailedCreatePodSandBox", &format!("Failed to create pod sandbox: {e}"), None);
                 self.ctx.metrics.runtime_errors.with_label_values(&["run_podsandbox"]).inc();
                 return None;
             }
@@ -374,6 +396,9 @@ impl Worker {
     /// Stops every running container (gracefully, with preStop hooks) and the sandbox.
     async fn kill_all(&mut self, obs: &Observed, grace: i64, keep_sandbox: bool) {
         let running: Vec<_> = obs.instances.iter().filter(|i| i.state == RunState::Running).cloned().collect();
+        for i in &running {
+            self.event(crate::events::Kind::Normal, "Killing", &format!("Stopping container {}", i.name), Some(&i.name));
+        }
         let this = &*self;
         futures::future::join_all(running.iter().map(|i| containers::stop(this, i, grace))).await;
         self.stop_probes();
@@ -393,6 +418,21 @@ impl Worker {
             }
             let _ = self.ctx.runtime.stop_pod_sandbox(id).await;
             let _ = self.ctx.runtime.remove_pod_sandbox(id).await;
+        }
+    }
+
+    /// Container garbage collection: per container, the newest instance and the one before
+    /// it (for `logs --previous` and lastState) stay; older exited instances and their logs go.
+    async fn remove_dead(&self, obs: &Observed) {
+        for id in dead_instances(obs) {
+            let Some(i) = obs.instances.iter().find(|i| i.id == id) else { continue };
+            match self.ctx.runtime.remove_container(&i.id).await {
+                Ok(()) if !i.log_path.is_empty() => {
+                    let _ = std::fs::remove_file(&i.log_path);
+                }
+                Ok(()) => {}
+                Err(e) => tracing::debug!(container = %i.id, error = %e, "removing a dead container failed"),
+            }
         }
     }
 
@@ -489,6 +529,7 @@ impl Worker {
             return;
         }
         self.started_reported = true;
+        tracing::debug!(pod = %self.name(), since_seen = ?self.born.elapsed(), "pod running");
         if let Some(created) = self.pod.metadata.creation_timestamp.as_ref() {
             let secs = (k8s_openapi::jiff::Timestamp::now().as_millisecond() - created.0.as_millisecond()) as f64 / 1000.0;
             self.ctx.metrics.pod_start.observe(secs.max(0.0));
@@ -532,6 +573,20 @@ impl Worker {
     }
 }
 
+/// Exited instances beyond the newest two of each container (pure).
+pub fn dead_instances(obs: &Observed) -> Vec<String> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut out = vec![];
+    for i in &obs.instances {
+        let n = seen.entry(i.name.as_str()).or_default();
+        *n += 1;
+        if *n > 2 && i.state == RunState::Exited {
+            out.push(i.id.clone());
+        }
+    }
+    out
+}
+
 /// Whether `new` differs from what was last written (ignoring heartbeat-like fields).
 pub fn status_changed(last: Option<&Value>, new: &Value, pod: &Pod) -> bool {
     match last {
@@ -542,4 +597,44 @@ pub fn status_changed(last: Option<&Value>, new: &Value, pod: &Pod) -> bool {
 
 fn same_status(current: &Value, new: &Value) -> bool {
     new.as_object().is_some_and(|m| m.iter().all(|(k, v)| current.get(k) == Some(v)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pod::observed::Instance;
+
+    fn inst(id: &str, name: &str, state: RunState) -> Instance {
+        Instance {
+            id: id.into(),
+            name: name.into(),
+            attempt: 0,
+            state,
+            created_at: 0,
+            started_at: 0,
+            finished_at: 0,
+            exit_code: 0,
+            reason: String::new(),
+            message: String::new(),
+            image: String::new(),
+            image_ref: String::new(),
+            sandbox_id: String::new(),
+            log_path: String::new(),
+        }
+    }
+
+    #[test]
+    fn keeps_current_and_previous_instances() {
+        let obs = Observed {
+            instances: vec![
+                inst("a3", "a", RunState::Running),
+                inst("b1", "b", RunState::Exited),
+                inst("a2", "a", RunState::Exited),
+                inst("a1", "a", RunState::Exited),
+                inst("a0", "a", RunState::Exited),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(dead_instances(&obs), vec!["a1", "a0"]);
+    }
 }

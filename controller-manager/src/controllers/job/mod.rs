@@ -66,6 +66,7 @@ fn start(ctx: &ControllerContext) -> Result<Running> {
     jobs.add_handler(enqueue_self(queue.clone()));
     pods.add_handler(observe_pods(expectations.clone()));
     pods.add_handler(enqueue_owner::<Job, Pod>(queue.clone()));
+    pods.add_handler(release_orphans(ctx.client.clone(), jobs.clone()));
     let recorder = ctx.recorder("job-controller");
     let control = PodControl::new(ctx.client.clone(), recorder.clone());
     let c = Arc::new(Ctx { client: ctx.client.clone(), pods, control, recorder, expectations, backoff: Mutex::default() });
@@ -85,6 +86,32 @@ fn observe_pods(exp: Arc<Expectations>) -> impl Fn(&Change<Pod>) + Send + Sync +
             }
             Change::Updated { .. } => {}
         }
+    }
+}
+
+/// Removes the tracking finalizer from pods whose Job is gone or that no Job controls any
+/// more (upstream's orphan pod clean-up), so they can be deleted.
+fn release_orphans(client: kube::Client, jobs: Arc<Informer<Job>>) -> impl Fn(&Change<Pod>) + Send + Sync + 'static {
+    move |c: &Change<Pod>| {
+        let pod = changed(c);
+        if matches!(c, Change::Deleted(_)) || !pod.metadata.finalizers.iter().flatten().any(|f| f == TRACKING_FINALIZER) || !jobs.has_synced() {
+            return;
+        }
+        if let Some(owner) = owner_name::<Job>(&pod.metadata) {
+            let uid = crate::controller_ref::controller_of(&pod.metadata).map(|r| r.uid.clone());
+            if jobs.get(pod.metadata.namespace.as_deref(), &owner).is_some_and(|j| j.metadata.uid == uid) {
+                return;
+            }
+        }
+        let api: Api<Pod> = Api::namespaced(client.clone(), pod.metadata.namespace.as_deref().unwrap_or(""));
+        let rest: Vec<String> = pod.metadata.finalizers.iter().flatten().filter(|f| *f != TRACKING_FINALIZER).cloned().collect();
+        let patch = json!({"metadata": {"finalizers": rest, "resourceVersion": pod.metadata.resource_version}});
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        tokio::spawn(async move {
+            if let Err(e) = api.patch(&name, &PatchParams::default(), &Patch::Merge(patch)).await {
+                tracing::debug!(pod = %name, error = %e, "releasing an orphaned job pod");
+            }
+        });
     }
 }
 

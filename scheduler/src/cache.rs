@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Node;
 
+use crate::framework::pod_index::PodIndex;
 use crate::framework::snapshot::Snapshot;
 use crate::framework::types::{NodeInfo, PodInfo};
 
@@ -39,6 +40,7 @@ pub struct Cache {
     dirty: HashSet<String>,
     structure_changed: bool,
     images_changed: bool,
+    index: Arc<PodIndex>,
 }
 
 impl Cache {
@@ -97,12 +99,14 @@ impl Cache {
     }
 
     fn place(&mut self, pod: Arc<PodInfo>, node: &str, assumed: bool) {
+        Arc::make_mut(&mut self.index).add(node, &pod);
         self.node_mut(node).add_pod(pod.clone());
         self.pods.insert(pod.uid.clone(), PodState { pod, node: node.to_string(), assumed, binding_finished: false });
     }
 
     fn unplace(&mut self, uid: &str) -> Option<PodState> {
         let st = self.pods.remove(uid)?;
+        Arc::make_mut(&mut self.index).remove(&st.pod);
         self.node_mut(&st.node).remove_pod(uid);
         let empty_placeholder = self.nodes.get(&st.node).is_some_and(|n| n.node.is_none() && n.pods.is_empty());
         if empty_placeholder {
@@ -184,6 +188,7 @@ impl Cache {
                 snap.rebuild_images();
             }
         }
+        snap.pods = self.index.clone();
         self.dirty.clear();
         self.structure_changed = false;
         self.images_changed = false;

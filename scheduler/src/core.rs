@@ -192,12 +192,19 @@ impl SchedulerCore {
         self.refresh_snapshot();
         let mut state = CycleState::default();
         let pod = info.pod.clone();
-        match self.algorithm.schedule_pod(&fwk, &mut state, &pod, &self.snapshot) {
-            Ok(r) => self.assume(info, cycle, r.node, state, fwk),
+        let outcome = self.cycle(info, cycle, fwk, &mut state, &pod);
+        // Let the cache own its pod index again, so updating it does not copy it.
+        self.snapshot.pods = Default::default();
+        outcome
+    }
+
+    fn cycle(&mut self, info: QueuedPodInfo, cycle: u64, fwk: Arc<Framework>, state: &mut CycleState, pod: &PodInfo) -> Outcome {
+        match self.algorithm.schedule_pod(&fwk, state, pod, &self.snapshot) {
+            Ok(r) => self.assume(info, cycle, r.node, std::mem::take(state), fwk),
             Err(ScheduleError::Fit(mut fe)) => {
                 let mut post = None;
                 if fwk.has_post_filter() {
-                    let (res, st) = fwk.run_post_filter(&state, &pod, &self.snapshot, &fe.diagnosis.node_to_status);
+                    let (res, st) = fwk.run_post_filter(state, pod, &self.snapshot, &fe.diagnosis.node_to_status);
                     fe.diagnosis.post_filter_msg = st.message();
                     post = res;
                 }

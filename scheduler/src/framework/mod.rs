@@ -3,6 +3,7 @@
 
 pub mod interface;
 pub mod parallel;
+pub mod pod_index;
 pub mod runtime;
 pub mod snapshot;
 pub mod types;

@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
 
+use super::pod_index::PodIndex;
 use super::types::{Labels, NodeInfo, PodInfo};
 
 /// Cluster objects other than pods and nodes that plugins consult.
@@ -45,16 +46,23 @@ pub struct Snapshot {
     pub objects: Arc<ClusterObjects>,
     /// Pods nominated to nodes by preemption.
     pub nominated: Arc<Nominated>,
+    /// The pods on nodes, indexed by label (may also hold pods of nodes not in `nodes`).
+    pub pods: Arc<PodIndex>,
 }
 
 impl Snapshot {
     /// A snapshot of bare node infos (tests, benchmarks).
     pub fn from_nodes(nodes: Vec<NodeInfo>) -> Snapshot {
         let mut s = Snapshot::default();
+        let mut pods = PodIndex::default();
         for n in nodes {
+            for p in &n.pods {
+                pods.add(&n.name, p);
+            }
             s.index.insert(n.name.clone(), s.nodes.len());
             s.nodes.push(Arc::new(n));
         }
+        s.pods = Arc::new(pods);
         s.rebuild_lists();
         s
     }

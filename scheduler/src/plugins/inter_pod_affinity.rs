@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::framework::interface::*;
 use crate::framework::parallel::chunked;
+use crate::framework::pod_index::exact_requirement;
 use crate::framework::snapshot::Snapshot;
 use crate::framework::types::{AffinityTerm, Labels, NodeInfo, PodInfo, WeightedAffinityTerm};
 use rkube_apimachinery::label_selector::LabelSelector;
@@ -157,34 +158,10 @@ impl PreFilterPlugin for InterPodAffinity {
             namespace_labels: snap.namespace_labels(&pod.namespace).cloned().unwrap_or_default(),
             ..Default::default()
         };
-        let incoming = !s.affinity_terms.is_empty() || !s.anti_affinity_terms.is_empty();
-        let template = &s;
-        let parts = chunked(snap.nodes.len(), 1000, |range| {
-            let mut part = PreFilterState {
-                affinity_terms: template.affinity_terms.clone(),
-                anti_affinity_terms: template.anti_affinity_terms.clone(),
-                ..Default::default()
-            };
-            for node in &snap.nodes[range] {
-                for existing in &node.pods_with_required_anti_affinity {
-                    for t in &existing.required_anti_affinity_terms {
-                        if t.matches(pod, Some(&template.namespace_labels)) {
-                            bump(&mut part.existing_anti_affinity, node, &t.topology_key, 1);
-                        }
-                    }
-                }
-                if incoming {
-                    for existing in &node.pods {
-                        part.count_incoming(existing, node, 1);
-                    }
-                }
-            }
-            part
-        });
-        for part in parts {
-            merge_counts(&mut s.existing_anti_affinity, part.existing_anti_affinity);
-            merge_counts(&mut s.affinity, part.affinity);
-            merge_counts(&mut s.anti_affinity, part.anti_affinity);
+        count_existing_anti_affinity(&mut s, pod, snap);
+        let (scan_anti, scan_affinity) = count_incoming_indexed(&mut s, snap);
+        if !scan_anti.is_empty() || scan_affinity {
+            scan_incoming(&mut s, snap, &scan_anti, scan_affinity);
         }
         state.write(PRE_FILTER_KEY, s);
         (None, Status::success())
@@ -234,6 +211,75 @@ fn satisfies_anti_affinity(s: &PreFilterState, node: &NodeInfo) -> bool {
 
 fn satisfies_existing_anti_affinity(s: &PreFilterState, node: &NodeInfo) -> bool {
     s.existing_anti_affinity.is_empty() || !node.labels.iter().any(|(k, v)| count(&s.existing_anti_affinity, k, v) > 0)
+}
+
+/// Existing pods' required anti-affinity terms that select the incoming pod.
+fn count_existing_anti_affinity(s: &mut PreFilterState, pod: &PodInfo, snap: &Snapshot) {
+    for (node_name, existing, i) in snap.pods.anti_affinity_candidates(pod) {
+        let Some(node) = snap.get(node_name) else { continue };
+        let t = &existing.required_anti_affinity_terms[i];
+        if t.matches(pod, Some(&s.namespace_labels)) {
+            bump(&mut s.existing_anti_affinity, node, &t.topology_key, 1);
+        }
+    }
+}
+
+/// Counts the incoming pod's terms through the label index; returns the anti-affinity
+/// terms and whether the affinity terms still need a full scan.
+fn count_incoming_indexed(s: &mut PreFilterState, snap: &Snapshot) -> (Vec<usize>, bool) {
+    let mut scan_anti = Vec::new();
+    for (ti, t) in s.anti_affinity_terms.iter().enumerate() {
+        let Some((k, v)) = exact_requirement(&t.selector) else {
+            scan_anti.push(ti);
+            continue;
+        };
+        for ns in &t.namespaces {
+            for (node_name, p) in snap.pods.pods_with_label(ns, k, v) {
+                if let Some(node) = snap.get(node_name).filter(|_| t.matches(p, None)) {
+                    bump(&mut s.anti_affinity, node, &t.topology_key, 1);
+                }
+            }
+        }
+    }
+    let Some(first) = s.affinity_terms.first() else { return (scan_anti, false) };
+    let Some((k, v)) = exact_requirement(&first.selector) else { return (scan_anti, true) };
+    for ns in &first.namespaces {
+        for (node_name, p) in snap.pods.pods_with_label(ns, k, v) {
+            if let Some(node) = snap.get(node_name).filter(|_| matches_all(&s.affinity_terms, p)) {
+                for t in &s.affinity_terms {
+                    bump(&mut s.affinity, node, &t.topology_key, 1);
+                }
+            }
+        }
+    }
+    (scan_anti, false)
+}
+
+/// The fallback: every pod on every node against terms the index cannot narrow.
+fn scan_incoming(s: &mut PreFilterState, snap: &Snapshot, anti: &[usize], affinity: bool) {
+    let template = &*s;
+    let parts = chunked(snap.nodes.len(), 1000, |range| {
+        let (mut aff, mut anti_counts) = (TopologyCounts::new(), TopologyCounts::new());
+        for node in &snap.nodes[range] {
+            for existing in &node.pods {
+                if affinity && matches_all(&template.affinity_terms, existing) {
+                    for t in &template.affinity_terms {
+                        bump(&mut aff, node, &t.topology_key, 1);
+                    }
+                }
+                for t in anti.iter().map(|i| &template.anti_affinity_terms[*i]) {
+                    if t.matches(existing, None) {
+                        bump(&mut anti_counts, node, &t.topology_key, 1);
+                    }
+                }
+            }
+        }
+        (aff, anti_counts)
+    });
+    for (aff, anti_counts) in parts {
+        merge_counts(&mut s.affinity, aff);
+        merge_counts(&mut s.anti_affinity, anti_counts);
+    }
 }
 
 impl FilterPlugin for InterPodAffinity {

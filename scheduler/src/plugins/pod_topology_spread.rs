@@ -11,6 +11,7 @@ use rkube_apimachinery::label_selector::{LabelSelector, Operator, Requirement};
 use super::helper::{find_untolerated_taint, required_node_affinity_matches};
 use crate::framework::interface::*;
 use crate::framework::parallel::chunked;
+use crate::framework::pod_index::exact_requirement;
 use crate::framework::snapshot::Snapshot;
 use crate::framework::types::{json_selector, Labels, NodeInfo, PodInfo};
 
@@ -100,6 +101,19 @@ fn count_matching(pods: &[Arc<PodInfo>], sel: &LabelSelector, ns: &str) -> i64 {
     pods.iter().filter(|p| !p.terminating && p.namespace == ns && sel.matches(&p.labels)).count() as i64
 }
 
+/// Matching live pods per node through the label index (None: the selector has no
+/// exact-match requirement, scan instead).
+fn indexed_counts<'a>(c: &Constraint, ns: &str, snap: &'a Snapshot) -> Option<HashMap<&'a str, i64>> {
+    let (k, v) = exact_requirement(&c.selector)?;
+    let mut m = HashMap::new();
+    for (node, p) in snap.pods.pods_with_label(ns, k, v) {
+        if !p.terminating && c.selector.matches(&p.labels) {
+            *m.entry(node.as_str()).or_default() += 1;
+        }
+    }
+    Some(m)
+}
+
 #[derive(Clone, Default)]
 struct PreFilterState {
     constraints: Vec<Constraint>,
@@ -159,6 +173,7 @@ impl PreFilterPlugin for PodTopologySpread {
         let node_constrained = spec.and_then(|s| s.node_selector.as_ref()).is_some_and(|m| !m.is_empty())
             || spec.and_then(|s| s.affinity.as_ref()).and_then(|a| a.node_affinity.as_ref()).is_some();
         let check_inclusion = cs.iter().any(|c| (c.honor_node_affinity && node_constrained) || c.honor_node_taints);
+        let indexed: Vec<Option<HashMap<&str, i64>>> = cs.iter().map(|c| indexed_counts(c, &pod.namespace, snap)).collect();
         let partial = chunked(snap.nodes.len(), 1000, |range| {
             let mut counts: Vec<HashMap<&str, i64>> = vec![HashMap::new(); cs.len()];
             for node in &snap.nodes[range] {
@@ -169,7 +184,11 @@ impl PreFilterPlugin for PodTopologySpread {
                     if check_inclusion && !c.includes(pod, node) {
                         continue;
                     }
-                    let n = count_matching(&node.pods, &c.selector, &pod.namespace);
+                    let n = match &indexed[i] {
+                        Some(m) if m.is_empty() => 0,
+                        Some(m) => m.get(node.name.as_str()).copied().unwrap_or(0),
+                        None => count_matching(&node.pods, &c.selector, &pod.namespace),
+                    };
                     let value = node.labels.get(&c.topology_key).map(String::as_str).unwrap_or("");
                     *counts[i].entry(value).or_default() += n;
                 }

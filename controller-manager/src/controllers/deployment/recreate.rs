@@ -25,13 +25,13 @@ impl Syncer<'_> {
     pub(super) async fn rollout_recreate(&mut self, rs_list: &mut Vec<ReplicaSet>, pods: &PodMap) -> Result<()> {
         let (mut new_rs, mut old) = self.get_all_rss_and_sync_revision(rs_list, false).await?;
         let mut scaled_down = false;
-        for i in 0..old.len() {
-            if rs_replicas(&old[i]) == 0 {
+        for slot in old.iter_mut() {
+            if rs_replicas(slot) == 0 {
                 continue;
             }
-            let (scaled, updated) = self.scale_rs_and_record_event(old[i].clone(), 0).await?;
+            let (scaled, updated) = self.scale_rs_and_record_event(slot.clone(), 0).await?;
             if scaled {
-                old[i] = updated;
+                *slot = updated;
                 scaled_down = true;
             }
         }

@@ -67,17 +67,17 @@ impl Syncer<'_> {
     async fn cleanup_unhealthy_replicas(&mut self, old: &mut [ReplicaSet], max: i32) -> Result<i32> {
         old.sort_by(util::by_creation);
         let mut total = 0;
-        for i in 0..old.len() {
+        for slot in old.iter_mut() {
             if total >= max {
                 break;
             }
-            let (replicas, avail) = (rs_replicas(&old[i]), available(&old[i]));
+            let (replicas, avail) = (rs_replicas(slot), available(slot));
             if replicas == 0 || replicas == avail {
                 continue;
             }
             let down = (max - total).min(replicas - avail);
-            let (_, updated) = self.scale_rs_and_record_event(old[i].clone(), replicas - down).await?;
-            old[i] = updated;
+            let (_, updated) = self.scale_rs_and_record_event(slot.clone(), replicas - down).await?;
+            *slot = updated;
             total += down;
         }
         Ok(total)
@@ -93,17 +93,17 @@ impl Syncer<'_> {
         old.sort_by(util::by_creation);
         let to_scale_down = available_count - min_available;
         let mut total = 0;
-        for i in 0..old.len() {
+        for slot in old.iter_mut() {
             if total >= to_scale_down {
                 break;
             }
-            let replicas = rs_replicas(&old[i]);
+            let replicas = rs_replicas(slot);
             if replicas == 0 {
                 continue;
             }
             let down = replicas.min(to_scale_down - total);
-            let (_, updated) = self.scale_rs_and_record_event(old[i].clone(), replicas - down).await?;
-            old[i] = updated;
+            let (_, updated) = self.scale_rs_and_record_event(slot.clone(), replicas - down).await?;
+            *slot = updated;
             total += down;
         }
         Ok(total)

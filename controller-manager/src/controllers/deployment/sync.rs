@@ -205,10 +205,10 @@ impl Syncer<'_> {
             return Ok(self.replace_scaled(new_rs, old, updated));
         }
         if util::is_saturated(&self.d, new_rs.as_ref()) {
-            for i in 0..old.len() {
-                if rs_replicas(&old[i]) > 0 {
-                    let (_, updated) = self.scale_rs_and_record_event(old[i].clone(), 0).await?;
-                    old[i] = updated;
+            for slot in old.iter_mut() {
+                if rs_replicas(slot) > 0 {
+                    let (_, updated) = self.scale_rs_and_record_event(slot.clone(), 0).await?;
+                    *slot = updated;
                 }
             }
             return Ok(new_rs);

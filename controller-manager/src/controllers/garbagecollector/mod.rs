@@ -40,6 +40,9 @@ const IGNORED: &[(&str, &str)] = &[("", "events"), ("events.k8s.io", "events")];
 
 type Meta = PartialObjectMeta<DynamicObject>;
 
+/// A running metadata watch: its stop token and informer.
+type Monitor = (CancellationToken, Arc<Informer<Meta>>);
+
 fn start(ctx: &ControllerContext) -> Result<Running> {
     if !ctx.options.enable_garbage_collector {
         tracing::info!("garbage collector disabled by --enable-garbage-collector=false");
@@ -72,7 +75,7 @@ pub struct GarbageCollector {
     delete_queue: Arc<WorkQueue<String>>,
     orphan_queue: Arc<WorkQueue<String>>,
     discovered: RwLock<Discovered>,
-    monitors: Mutex<HashMap<String, (CancellationToken, Arc<Informer<Meta>>)>>,
+    monitors: Mutex<HashMap<String, Monitor>>,
     stop: CancellationToken,
     workers: u16,
     period: Duration,
@@ -140,15 +143,15 @@ impl GarbageCollector {
             keep
         });
         for (r, key) in wanted.into_iter().zip(keys) {
-            if !monitors.contains_key(&key) {
-                let monitor = self.start_monitor(&r, &key);
-                monitors.insert(key, monitor);
+            if let std::collections::hash_map::Entry::Vacant(slot) = monitors.entry(key) {
+                let monitor = self.start_monitor(&r, slot.key());
+                slot.insert(monitor);
             }
         }
         Ok(())
     }
 
-    fn start_monitor(self: &Arc<Self>, r: &Resource, key: &str) -> (CancellationToken, Arc<Informer<Meta>>) {
+    fn start_monitor(self: &Arc<Self>, r: &Resource, key: &str) -> Monitor {
         let informer = Informer::<Meta>::new(format!("gc:{key}"), r.api.clone());
         let (gc, ar) = (Arc::downgrade(self), r.api.clone());
         informer.add_handler(move |c| {
@@ -282,7 +285,7 @@ impl GarbageCollector {
         if !waiting.is_empty() && !node.dependents.is_empty() {
             let cycle = node.dependents.iter().any(|d| self.node(d).is_some_and(|n| n.deleting_dependents));
             if cycle {
-                update_owner_refs(&api, &id.name, unblock_refs).await?;
+                update_owner_refs(&api, &id.name, |refs| unblock_refs(refs)).await?;
             }
             delete_object(&api, id, PropagationPolicy::Foreground).await?;
             return Ok(Outcome::Done);
@@ -371,7 +374,7 @@ fn remove_refs(refs: &mut Vec<OwnerReference>, uids: &[String]) -> bool {
     refs.len() != before
 }
 
-fn unblock_refs(refs: &mut Vec<OwnerReference>) -> bool {
+fn unblock_refs(refs: &mut [OwnerReference]) -> bool {
     let mut changed = false;
     for r in refs.iter_mut().filter(|r| r.block_owner_deletion == Some(true)) {
         r.block_owner_deletion = Some(false);

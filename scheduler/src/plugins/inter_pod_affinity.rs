@@ -467,6 +467,28 @@ pub mod tests {
     }
 
     #[test]
+    fn set_based_selectors_use_the_scan_path() {
+        let mut raw = anti_pod("w2", "web");
+        let t = &mut raw.spec.as_mut().unwrap().affinity.as_mut().unwrap().pod_anti_affinity.as_mut().unwrap()
+            .required_during_scheduling_ignored_during_execution.as_mut().unwrap()[0];
+        t.label_selector = Some(KSelector {
+            match_labels: None,
+            match_expressions: Some(vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement {
+                key: "app".into(),
+                operator: "In".into(),
+                values: Some(vec!["web".into(), "api".into()]),
+            }]),
+        });
+        let snap = Snapshot::from_nodes(vec![
+            node_info(node("a", "4", "4Gi"), vec![on_node(pod_labels(pod("api", "", ""), &[("app", "api")]), "a")]),
+            node_info(node("b", "4", "4Gi"), vec![]),
+        ]);
+        let st = run(&PodInfo::new(raw), &snap);
+        assert_eq!(st[0].reasons, vec![ERR_ANTI_AFFINITY]);
+        assert!(st[1].is_success());
+    }
+
+    #[test]
     fn affinity_requires_matching_pod_in_zone() {
         let n = |name: &str, zone: &str| label(node(name, "4", "4Gi"), "zone", zone);
         let snap = Snapshot::from_nodes(vec![

@@ -350,9 +350,20 @@ spec:
         args: [\"sleep\", \"3600\"]
 ";
 
+/// The object as YAML with generated values normalized; managedFields entries lose their
+/// times and are sorted by manager, since their order depends on which second each write
+/// landed in.
 fn normalized_object(s: &Apiserver, ns: &str) -> String {
-    let y = s.kubectl(&["-n", ns, "get", "deployment", "nginx-deployment", "-o", "yaml", "--show-managed-fields"]);
-    normalize(&y, ns).0
+    let mut obj = s.get_json(&["-n", ns, "get", "deployment", "nginx-deployment", "--show-managed-fields"]);
+    if let Some(entries) = obj.pointer_mut("/metadata/managedFields").and_then(serde_json::Value::as_array_mut) {
+        for e in entries.iter_mut() {
+            if let Some(m) = e.as_object_mut() {
+                m.remove("time");
+            }
+        }
+        entries.sort_by_key(|e| format!("{}/{}", e["manager"], e["operation"]));
+    }
+    normalize(&serde_json::to_string_pretty(&obj).expect("json"), ns).0
 }
 
 #[test]

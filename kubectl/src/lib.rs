@@ -44,6 +44,8 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     let factory = factory::Factory::new(cli.global.clone());
     let result = runtime.block_on(cmd::dispatch(&factory, cli.command, &mut streams));
     let _ = streams.flush();
+    // A blocking stdin read (exec -i) must not hold the process open.
+    runtime.shutdown_background();
     match result {
         Ok(()) => 0,
         Err(e) => errors::report(&e, &mut streams),

@@ -123,7 +123,7 @@ fn slash_args(mapper: &RestMapper, args: &[String], scope: &Scope) -> Result<Vec
             ));
         };
         if name.is_empty() {
-            return Err(CmdError::msg(format!("arguments in resource/name form must have a single resource and name")));
+            return Err(CmdError::msg("arguments in resource/name form must have a single resource and name".to_string()));
         }
         let mapping = mapper.resolve(t)?;
         let namespace = if mapping.namespaced { Some(scope.namespace.clone()) } else { None };

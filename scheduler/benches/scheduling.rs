@@ -92,7 +92,14 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn print_row(kind: &str, scenario: Scenario, scheduled: usize, total: usize, elapsed: Duration, mut lat: Vec<Duration>) {
+fn print_row(
+    kind: &str,
+    scenario: Scenario,
+    scheduled: usize,
+    total: usize,
+    elapsed: Duration,
+    mut lat: Vec<Duration>,
+) {
     lat.sort();
     println!(
         "{kind:<11} {:<14} {scheduled:>6}/{total:<6} {:>9.0} pods/s   p50 {:>9.3} ms   p99 {:>9.3} ms   ({:.2} s)",
@@ -106,7 +113,11 @@ fn print_row(kind: &str, scenario: Scenario, scheduled: usize, total: usize, ela
 
 /// The core alone: every pod queued, cycles run back to back, bindings confirmed at once.
 fn in_process(scenario: Scenario, nodes: usize, pods: usize) {
-    let mut core = SchedulerCore::new(&KubeSchedulerConfiguration::default_config(), &in_tree_registry()).expect("profiles");
+    let mut core = SchedulerCore::new(
+        &KubeSchedulerConfiguration::default_config(),
+        &in_tree_registry(),
+    )
+    .expect("profiles");
     let now = Instant::now();
     for i in 0..nodes {
         core.node_upserted(node(i), now);
@@ -132,11 +143,22 @@ fn in_process(scenario: Scenario, nodes: usize, pods: usize) {
             Some(_) => lat.push(t.elapsed()),
         }
     }
-    print_row("in-process", scenario, scheduled, pods, started.elapsed(), lat);
+    print_row(
+        "in-process",
+        scenario,
+        scheduled,
+        pods,
+        started.elapsed(),
+        lat,
+    );
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 fn apiserver_binary() -> PathBuf {
@@ -191,9 +213,20 @@ async fn start_apiserver() -> Option<(ApiserverProcess, kube::Client)> {
     panic!("kube-apiserver did not start");
 }
 
-async fn create_all<K, F>(api: Api<K>, n: usize, make: F, created: Option<Arc<Mutex<HashMap<String, Instant>>>>)
-where
-    K: kube::Resource + Clone + serde::Serialize + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+async fn create_all<K, F>(
+    api: Api<K>,
+    n: usize,
+    make: F,
+    created: Option<Arc<Mutex<HashMap<String, Instant>>>>,
+) where
+    K: kube::Resource
+        + Clone
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
     F: Fn(usize) -> K,
 {
     let objs: Vec<K> = (0..n).map(make).collect();
@@ -206,7 +239,9 @@ where
                 if let Some(c) = &created {
                     c.lock().expect("lock").insert(name.clone(), Instant::now());
                 }
-                api.create(&PostParams::default(), &o).await.unwrap_or_else(|e| panic!("create {name}: {e}"));
+                api.create(&PostParams::default(), &o)
+                    .await
+                    .unwrap_or_else(|e| panic!("create {name}: {e}"));
             }
         })
         .await;
@@ -214,11 +249,17 @@ where
 
 /// apiserver + scheduler: pods created through the API, bound through pods/binding.
 async fn end_to_end(scenario: Scenario, nodes: usize, pods: usize) {
-    let Some((_apiserver, client)) = start_apiserver().await else { return };
+    let Some((_apiserver, client)) = start_apiserver().await else {
+        return;
+    };
     let t = Instant::now();
     create_all(Api::<Node>::all(client.clone()), nodes, node, None).await;
     let node_rate = nodes as f64 / t.elapsed().as_secs_f64();
-    let core = SchedulerCore::new(&KubeSchedulerConfiguration::default_config(), &in_tree_registry()).expect("profiles");
+    let core = SchedulerCore::new(
+        &KubeSchedulerConfiguration::default_config(),
+        &in_tree_registry(),
+    )
+    .expect("profiles");
     let sched = Scheduler::new(core, client.clone(), Metrics::new().expect("metrics"));
     sched.start_informers();
     sched.wait_synced().await;
@@ -227,30 +268,50 @@ async fn end_to_end(scenario: Scenario, nodes: usize, pods: usize) {
     }
     let stop = CancellationToken::new();
     tokio::spawn(sched.clone().flush_loop(stop.clone()));
-    let (rt, s, st) = (tokio::runtime::Handle::current(), sched.clone(), stop.clone());
+    let (rt, s, st) = (
+        tokio::runtime::Handle::current(),
+        sched.clone(),
+        stop.clone(),
+    );
     let thread = std::thread::spawn(move || s.scheduling_loop(rt, st));
 
     let created: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let bound: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let (b, watch_client) = (bound.clone(), client.clone());
     let watch = tokio::spawn(async move {
-        let mut stream = watcher::watcher(Api::<Pod>::namespaced(watch_client, "default"), watcher::Config::default()).boxed();
+        let mut stream = watcher::watcher(
+            Api::<Pod>::namespaced(watch_client, "default"),
+            watcher::Config::default(),
+        )
+        .boxed();
         while let Some(ev) = stream.next().await {
             if let Ok(Event::Apply(p) | Event::InitApply(p)) = ev {
                 if p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some() {
-                    b.lock().expect("lock").entry(p.metadata.name.clone().unwrap_or_default()).or_insert_with(Instant::now);
+                    b.lock()
+                        .expect("lock")
+                        .entry(p.metadata.name.clone().unwrap_or_default())
+                        .or_insert_with(Instant::now);
                 }
             }
         }
     });
     let started = Instant::now();
-    create_all(Api::<Pod>::namespaced(client.clone(), "default"), pods, |i| pod(i, scenario), Some(created.clone())).await;
+    create_all(
+        Api::<Pod>::namespaced(client.clone(), "default"),
+        pods,
+        |i| pod(i, scenario),
+        Some(created.clone()),
+    )
+    .await;
     let create_secs = started.elapsed().as_secs_f64();
     let deadline = Instant::now() + Duration::from_secs(600);
     let mut last = (0, Instant::now());
     loop {
         let n = bound.lock().expect("lock").len();
-        if n >= pods || Instant::now() > deadline || (n == last.0 && last.1.elapsed() > Duration::from_secs(20)) {
+        if n >= pods
+            || Instant::now() > deadline
+            || (n == last.0 && last.1.elapsed() > Duration::from_secs(20))
+        {
             break;
         }
         if n != last.0 {
@@ -263,32 +324,49 @@ async fn end_to_end(scenario: Scenario, nodes: usize, pods: usize) {
     watch.abort();
     let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     let (created, bound) = (created.lock().expect("lock"), bound.lock().expect("lock"));
-    let lat: Vec<Duration> = bound.iter().filter_map(|(n, t)| created.get(n).map(|c| t.saturating_duration_since(*c))).collect();
+    let lat: Vec<Duration> = bound
+        .iter()
+        .filter_map(|(n, t)| created.get(n).map(|c| t.saturating_duration_since(*c)))
+        .collect();
     print_row("end-to-end", scenario, bound.len(), pods, elapsed, lat);
     println!("            (apiserver alone: {node_rate:.0} node creates/s; pod creates took {create_secs:.1} s)");
 }
 
 fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let nodes: usize = arg(&args, "--nodes").and_then(|v| v.parse().ok()).unwrap_or(5_000);
-    let pods: usize = arg(&args, "--pods").and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let nodes: usize = arg(&args, "--nodes")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000);
+    let pods: usize = arg(&args, "--pods")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
     let only = arg(&args, "--scenario");
     let scenarios: Vec<Scenario> = [Scenario::Requests, Scenario::AntiAffinity, Scenario::Spread]
         .into_iter()
         .filter(|s| only.as_deref().is_none_or(|o| o == s.name()))
         .collect();
-    println!("scheduling {pods} pods onto {nodes} nodes ({} cores)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "scheduling {pods} pods onto {nodes} nodes ({} cores)",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
     for s in &scenarios {
         in_process(*s, nodes, pods);
     }
     if args.iter().any(|a| a == "--in-process-only") {
         return;
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     for s in &scenarios {
         rt.block_on(end_to_end(*s, nodes, pods));
     }

@@ -31,6 +31,8 @@ pub struct Diagnosis {
     pub post_filter_msg: String,
     /// Plugins that rejected the pod.
     pub unschedulable_plugins: BTreeSet<&'static str>,
+    /// How many nodes the filters rejected (their statuses are kept only when none fit).
+    pub rejected_nodes: usize,
 }
 
 /// No node fits the pod (upstream `framework.FitError`).
@@ -57,7 +59,9 @@ impl fmt::Display for FitError {
                     *reasons.entry(r).or_default() += 1;
                 }
             }
-            let absent = self.num_all_nodes.saturating_sub(d.node_to_status.statuses.len());
+            let absent = self
+                .num_all_nodes
+                .saturating_sub(d.node_to_status.statuses.len());
             if absent > 0 {
                 for r in d.node_to_status.absent.iter().flat_map(|s| &s.reasons) {
                     *reasons.entry(r).or_default() += absent;
@@ -97,7 +101,10 @@ pub enum ScheduleError {
 
 impl ScheduleError {
     fn internal(s: &Status) -> ScheduleError {
-        ScheduleError::Internal { plugin: s.plugin, message: s.message() }
+        ScheduleError::Internal {
+            plugin: s.plugin,
+            message: s.message(),
+        }
     }
 }
 
@@ -119,7 +126,9 @@ pub fn num_feasible_nodes_to_find(percentage: Option<i32>, num_all: usize) -> us
     }
     let mut pct = percentage.unwrap_or(0).max(0) as usize;
     if pct == 0 {
-        pct = 50usize.saturating_sub(num_all / 125).max(MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND);
+        pct = 50usize
+            .saturating_sub(num_all / 125)
+            .max(MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND);
     }
     (num_all * pct / 100).max(MIN_FEASIBLE_NODES_TO_FIND)
 }
@@ -135,28 +144,42 @@ pub struct Algorithm {
 impl Algorithm {
     /// An algorithm with the global percentage setting.
     pub fn new(percentage_of_nodes_to_score: Option<i32>) -> Self {
-        Algorithm { next_start_index: 0, percentage_of_nodes_to_score }
+        Algorithm {
+            next_start_index: 0,
+            percentage_of_nodes_to_score,
+        }
     }
 
     /// Schedules one pod: the node to bind to, or why there is none.
-    pub fn schedule_pod(&mut self, fwk: &Framework, state: &mut CycleState, pod: &PodInfo, snap: &Snapshot) -> Result<ScheduleResult, ScheduleError> {
+    pub fn schedule_pod(
+        &mut self,
+        fwk: &Framework,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snap: &Snapshot,
+    ) -> Result<ScheduleResult, ScheduleError> {
         if snap.is_empty() {
             return Err(ScheduleError::NoNodes);
         }
         let (feasible, diagnosis) = self.find_nodes_that_fit(fwk, state, pod, snap)?;
-        let fit_error = || ScheduleError::Fit(Box::new(FitError { num_all_nodes: snap.len(), diagnosis: diagnosis.clone() }));
+        let fit_error = || {
+            ScheduleError::Fit(Box::new(FitError {
+                num_all_nodes: snap.len(),
+                diagnosis: diagnosis.clone(),
+            }))
+        };
         match feasible.len() {
             0 => Err(fit_error()),
             1 => Ok(ScheduleResult {
                 node: feasible[0].name.clone(),
-                evaluated_nodes: 1 + diagnosis.node_to_status.statuses.len(),
+                evaluated_nodes: 1 + diagnosis.rejected_nodes,
                 feasible_nodes: 1,
             }),
             n => {
                 let scores = prioritize(fwk, state, pod, &feasible, snap)?;
                 Ok(ScheduleResult {
                     node: select_host(&feasible, &scores),
-                    evaluated_nodes: n + diagnosis.node_to_status.statuses.len(),
+                    evaluated_nodes: n + diagnosis.rejected_nodes,
                     feasible_nodes: n,
                 })
             }
@@ -185,18 +208,25 @@ impl Algorithm {
         }
         if !pod.nominated_node_name.is_empty() {
             if let Some(n) = snap.get(&pod.nominated_node_name) {
-                if fwk.run_filter_with_nominated(state, pod, n, snap).is_success() {
+                if fwk
+                    .run_filter_with_nominated(state, pod, n, snap)
+                    .is_success()
+                {
                     return Ok((vec![n.clone()], diagnosis));
                 }
             }
         }
         let subset: Option<Vec<Arc<NodeInfo>>> = pre_res.and_then(|r| r.node_names).map(|names| {
-            diagnosis.node_to_status.absent = Some(Status::new(Code::UnschedulableAndUnresolvable, "node(s) didn't satisfy plugin(s) [PreFilter]"));
+            diagnosis.node_to_status.absent = Some(Status::new(
+                Code::UnschedulableAndUnresolvable,
+                "node(s) didn't satisfy plugin(s) [PreFilter]",
+            ));
             names.iter().filter_map(|n| snap.get(n).cloned()).collect()
         });
         let nodes: &[Arc<NodeInfo>] = subset.as_deref().unwrap_or(&snap.nodes);
-        let feasible = self.find_nodes_that_pass_filters(fwk, state, pod, snap, nodes, &mut diagnosis)?;
-        let processed = feasible.len() + diagnosis.node_to_status.statuses.len();
+        let feasible =
+            self.find_nodes_that_pass_filters(fwk, state, pod, snap, nodes, &mut diagnosis)?;
+        let processed = feasible.len() + diagnosis.rejected_nodes;
         self.next_start_index = (self.next_start_index + processed) % snap.len();
         Ok((feasible, diagnosis))
     }
@@ -210,21 +240,30 @@ impl Algorithm {
         nodes: &[Arc<NodeInfo>],
         diagnosis: &mut Diagnosis,
     ) -> Result<Vec<Arc<NodeInfo>>, ScheduleError> {
-        let pct = fwk.percentage_of_nodes_to_score.or(self.percentage_of_nodes_to_score);
+        let pct = fwk
+            .percentage_of_nodes_to_score
+            .or(self.percentage_of_nodes_to_score);
         let want = num_feasible_nodes_to_find(pct, nodes.len());
         let n = nodes.len();
         let mut feasible = Vec::with_capacity(want);
-        let mut statuses: HashMap<String, Status> = HashMap::new();
+        let mut rejected: Vec<(usize, Status)> = Vec::new();
         // Nodes are checked in batches (in parallel) until enough of them fit.
-        let batch = if n >= 1000 { (want + want / 4).max(256) } else { n };
+        let batch = if n >= 1000 {
+            (want + want / 4).max(256)
+        } else {
+            n
+        };
         let mut checked = 0;
         while feasible.len() < want && checked < n {
             let len = batch.min(n - checked);
             let start = self.next_start_index + checked;
-            let parts = chunked(len, 128, |r| {
+            let parts = chunked(len, 512, |r| {
                 r.map(|j| {
                     let idx = (start + j) % n;
-                    (idx, fwk.run_filter_with_nominated(state, pod, &nodes[idx], snap))
+                    (
+                        idx,
+                        fwk.run_filter_with_nominated(state, pod, &nodes[idx], snap),
+                    )
                 })
                 .collect::<Vec<_>>()
             });
@@ -239,23 +278,37 @@ impl Algorithm {
                     if !s.plugin.is_empty() {
                         diagnosis.unschedulable_plugins.insert(s.plugin);
                     }
-                    statuses.insert(nodes[idx].name.clone(), s);
+                    rejected.push((idx, s));
                 }
             }
             checked += len;
         }
-        diagnosis.node_to_status.statuses.extend(statuses);
+        diagnosis.rejected_nodes += rejected.len();
+        if feasible.is_empty() {
+            let statuses: HashMap<String, Status> = rejected
+                .into_iter()
+                .map(|(i, s)| (nodes[i].name.clone(), s))
+                .collect();
+            diagnosis.node_to_status.statuses.extend(statuses);
+        }
         Ok(feasible)
     }
 }
 
 /// Upstream `prioritizeNodes`: PreScore, Score, weights; 1 each without score plugins.
-pub fn prioritize(fwk: &Framework, state: &mut CycleState, pod: &PodInfo, nodes: &[Arc<NodeInfo>], snap: &Snapshot) -> Result<Vec<i64>, ScheduleError> {
+pub fn prioritize(
+    fwk: &Framework,
+    state: &mut CycleState,
+    pod: &PodInfo,
+    nodes: &[Arc<NodeInfo>],
+    snap: &Snapshot,
+) -> Result<Vec<i64>, ScheduleError> {
     let s = fwk.run_pre_score(state, pod, nodes, snap);
     if !s.is_success() {
         return Err(ScheduleError::internal(&s));
     }
-    fwk.run_score(state, pod, nodes, snap).map_err(|s| ScheduleError::internal(&s))
+    fwk.run_score(state, pod, nodes, snap)
+        .map_err(|s| ScheduleError::internal(&s))
 }
 
 /// Upstream `selectHost`: a uniformly random node among the highest scores.

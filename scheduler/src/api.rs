@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{
+    Event, EventSource, ObjectReference, PersistentVolume, PersistentVolumeClaim, Pod,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
@@ -40,7 +42,13 @@ fn err_string(e: kube::Error) -> String {
 }
 
 impl ClusterApi for KubeApi {
-    fn bind(&self, namespace: String, name: String, uid: String, node: String) -> BoxFuture<'static, Result<(), String>> {
+    fn bind(
+        &self,
+        namespace: String,
+        name: String,
+        uid: String,
+        node: String,
+    ) -> BoxFuture<'static, Result<(), String>> {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &namespace);
         async move {
             let binding = json!({
@@ -48,12 +56,25 @@ impl ClusterApi for KubeApi {
                 "metadata": { "name": name, "namespace": namespace, "uid": uid },
                 "target": { "apiVersion": "v1", "kind": "Node", "name": node },
             });
-            api.create_subresource::<Value, Value>("binding", &name, &PostParams::default(), &binding).await.map(|_| ()).map_err(err_string)
+            api.create_subresource::<Value, Value>(
+                "binding",
+                &name,
+                &PostParams::default(),
+                &binding,
+            )
+            .await
+            .map(|_| ())
+            .map_err(err_string)
         }
         .boxed()
     }
 
-    fn bind_volume(&self, pv: String, namespace: String, claim: String) -> BoxFuture<'static, Result<(), String>> {
+    fn bind_volume(
+        &self,
+        pv: String,
+        namespace: String,
+        claim: String,
+    ) -> BoxFuture<'static, Result<(), String>> {
         let pvs: Api<PersistentVolume> = Api::all(self.client.clone());
         let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(self.client.clone(), &namespace);
         async move {
@@ -69,11 +90,20 @@ impl ClusterApi for KubeApi {
         .boxed()
     }
 
-    fn select_node_for_claim(&self, namespace: String, claim: String, node: String) -> BoxFuture<'static, Result<(), String>> {
+    fn select_node_for_claim(
+        &self,
+        namespace: String,
+        claim: String,
+        node: String,
+    ) -> BoxFuture<'static, Result<(), String>> {
         let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(self.client.clone(), &namespace);
         async move {
-            let p = json!({"metadata": {"annotations": {"volume.kubernetes.io/selected-node": node}}});
-            pvcs.patch(&claim, &PatchParams::default(), &Patch::Merge(&p)).await.map(|_| ()).map_err(err_string)
+            let p =
+                json!({"metadata": {"annotations": {"volume.kubernetes.io/selected-node": node}}});
+            pvcs.patch(&claim, &PatchParams::default(), &Patch::Merge(&p))
+                .await
+                .map(|_| ())
+                .map_err(err_string)
         }
         .boxed()
     }
@@ -81,15 +111,31 @@ impl ClusterApi for KubeApi {
 
 /// Whether the pod already carries this PodScheduled condition.
 fn has_condition(pod: &Pod, reason: &str, message: &str) -> bool {
-    pod.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| {
-        cs.iter().any(|c| c.type_ == "PodScheduled" && c.status == "False" && c.reason.as_deref() == Some(reason) && c.message.as_deref() == Some(message))
-    })
+    pod.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c.type_ == "PodScheduled"
+                    && c.status == "False"
+                    && c.reason.as_deref() == Some(reason)
+                    && c.message.as_deref() == Some(message)
+            })
+        })
 }
 
 /// Sets PodScheduled=False with `reason` and `message`, and optionally nominatedNodeName
 /// (`Some("")` clears it), as upstream's `updatePod` does; skips no-op writes.
-pub async fn update_pod_status(client: kube::Client, pod: Arc<PodInfo>, reason: &str, message: &str, nominated: Option<String>) {
-    let same_nomination = nominated.as_ref().is_none_or(|n| *n == pod.nominated_node_name);
+pub async fn update_pod_status(
+    client: kube::Client,
+    pod: Arc<PodInfo>,
+    reason: &str,
+    message: &str,
+    nominated: Option<String>,
+) {
+    let same_nomination = nominated
+        .as_ref()
+        .is_none_or(|n| *n == pod.nominated_node_name);
     if has_condition(&pod.pod, reason, message) && same_nomination {
         return;
     }
@@ -101,7 +147,14 @@ pub async fn update_pod_status(client: kube::Client, pod: Arc<PodInfo>, reason: 
         status["nominatedNodeName"] = if n.is_empty() { Value::Null } else { json!(n) };
     }
     let api: Api<Pod> = Api::namespaced(client, &pod.namespace);
-    if let Err(e) = api.patch_status(&pod.name, &PatchParams::default(), &Patch::Strategic(json!({ "status": status }))).await {
+    if let Err(e) = api
+        .patch_status(
+            &pod.name,
+            &PatchParams::default(),
+            &Patch::Strategic(json!({ "status": status })),
+        )
+        .await
+    {
         tracing::warn!(pod = %pod.key(), error = %e, "updating the pod's scheduling condition failed");
     }
 }
@@ -113,30 +166,56 @@ pub async fn clear_nomination(client: kube::Client, pod: Arc<PodInfo>) {
     }
     let api: Api<Pod> = Api::namespaced(client, &pod.namespace);
     let p = json!({"status": {"nominatedNodeName": null}});
-    if let Err(e) = api.patch_status(&pod.name, &PatchParams::default(), &Patch::Merge(&p)).await {
+    if let Err(e) = api
+        .patch_status(&pod.name, &PatchParams::default(), &Patch::Merge(&p))
+        .await
+    {
         tracing::warn!(pod = %pod.key(), error = %e, "clearing nominatedNodeName failed");
     }
 }
 
 /// Evicts a preemption victim: DisruptionTarget condition, then delete (upstream
 /// `PreemptPod`), and a Preempted event.
-pub async fn preempt_victim(client: kube::Client, events: EventRecorder, victim: Arc<PodInfo>, preemptor: Arc<PodInfo>, node: String) {
+pub async fn preempt_victim(
+    client: kube::Client,
+    events: EventRecorder,
+    victim: Arc<PodInfo>,
+    preemptor: Arc<PodInfo>,
+    node: String,
+) {
     let api: Api<Pod> = Api::namespaced(client, &victim.namespace);
     let cond = json!({"status": {"conditions": [{
         "type": "DisruptionTarget", "status": "True", "reason": "PreemptionByScheduler",
         "message": format!("{}: preempting to accommodate a higher priority pod", COMPONENT),
         "lastTransitionTime": Timestamp::now().to_string(),
     }]}});
-    if let Err(e) = api.patch_status(&victim.name, &PatchParams::default(), &Patch::Strategic(cond)).await {
+    if let Err(e) = api
+        .patch_status(
+            &victim.name,
+            &PatchParams::default(),
+            &Patch::Strategic(cond),
+        )
+        .await
+    {
         tracing::warn!(pod = %victim.key(), error = %e, "adding the DisruptionTarget condition failed");
     }
-    let dp = DeleteParams { preconditions: Some(Preconditions { uid: Some(victim.uid.clone()), resource_version: None }), ..Default::default() };
+    let dp = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: Some(victim.uid.clone()),
+            resource_version: None,
+        }),
+        ..Default::default()
+    };
     match api.delete(&victim.name, &dp).await {
         Ok(_) => {
             let msg = format!("Preempted by pod {} on node {}", preemptor.uid, node);
-            events.record(&victim, "Normal", "Preempted", "Preempting", &msg).await;
+            events
+                .record(&victim, "Normal", "Preempted", "Preempting", &msg)
+                .await;
         }
-        Err(e) => tracing::warn!(pod = %victim.key(), error = %e, "deleting a preemption victim failed"),
+        Err(e) => {
+            tracing::warn!(pod = %victim.key(), error = %e, "deleting a preemption victim failed")
+        }
     }
 }
 
@@ -151,12 +230,24 @@ pub struct EventRecorder {
 impl EventRecorder {
     /// A recorder reporting as default-scheduler on this host.
     pub fn new(client: kube::Client) -> Self {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "localhost".into());
-        EventRecorder { client, last: Arc::default(), instance: format!("{COMPONENT}-{}", host.trim()) }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .unwrap_or_else(|_| "localhost".into());
+        EventRecorder {
+            client,
+            last: Arc::default(),
+            instance: format!("{COMPONENT}-{}", host.trim()),
+        }
     }
 
     /// Records an event about a pod.
-    pub async fn record(&self, pod: &PodInfo, kind: &str, reason: &str, action: &str, message: &str) {
+    pub async fn record(
+        &self,
+        pod: &PodInfo,
+        kind: &str,
+        reason: &str,
+        action: &str,
+        message: &str,
+    ) {
         let fingerprint = format!("{reason}\n{message}");
         {
             let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
@@ -185,7 +276,10 @@ impl EventRecorder {
             message: Some(message.into()),
             type_: Some(kind.into()),
             action: Some(action.into()),
-            source: Some(EventSource { component: Some(COMPONENT.into()), host: None }),
+            source: Some(EventSource {
+                component: Some(COMPONENT.into()),
+                host: None,
+            }),
             reporting_component: Some(COMPONENT.into()),
             reporting_instance: Some(self.instance.clone()),
             first_timestamp: Some(Time(now)),
@@ -203,6 +297,9 @@ impl EventRecorder {
 
     /// Forgets a deleted pod.
     pub fn forget(&self, uid: &str) {
-        self.last.lock().unwrap_or_else(|e| e.into_inner()).remove(uid);
+        self.last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(uid);
     }
 }

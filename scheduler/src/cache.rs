@@ -40,6 +40,7 @@ pub struct Cache {
     dirty: HashSet<String>,
     structure_changed: bool,
     images_changed: bool,
+    labels_changed: bool,
     index: Arc<PodIndex>,
 }
 
@@ -51,7 +52,10 @@ impl Cache {
 
     fn node_mut(&mut self, name: &str) -> &mut NodeInfo {
         if !self.nodes.contains_key(name) {
-            let ni = NodeInfo { name: name.to_string(), ..Default::default() };
+            let ni = NodeInfo {
+                name: name.to_string(),
+                ..Default::default()
+            };
             self.nodes.insert(name.to_string(), Arc::new(ni));
             self.order.push(name.to_string());
             self.structure_changed = true;
@@ -66,6 +70,12 @@ impl Cache {
     pub fn add_node(&mut self, node: Node) {
         let name = node.metadata.name.clone().unwrap_or_default();
         let was_real = self.nodes.get(&name).is_some_and(|n| n.node.is_some());
+        let same_labels = was_real
+            && self
+                .nodes
+                .get(&name)
+                .is_some_and(|n| Some(&n.labels) == node.metadata.labels.as_ref());
+        self.labels_changed |= !same_labels;
         self.node_mut(&name).set_node(node);
         if !was_real {
             self.structure_changed = true;
@@ -75,7 +85,9 @@ impl Cache {
 
     /// Removes a node (pods still referring to it keep a placeholder).
     pub fn remove_node(&mut self, name: &str) {
-        let Some(ni) = self.nodes.get(name) else { return };
+        let Some(ni) = self.nodes.get(name) else {
+            return;
+        };
         if ni.pods.is_empty() {
             self.nodes.remove(name);
             self.order.retain(|n| n != name);
@@ -84,6 +96,7 @@ impl Cache {
             ni.node = None;
             ni.labels.clear();
         }
+        self.labels_changed = true;
         self.structure_changed = true;
         self.images_changed = true;
     }
@@ -101,14 +114,25 @@ impl Cache {
     fn place(&mut self, pod: Arc<PodInfo>, node: &str, assumed: bool) {
         Arc::make_mut(&mut self.index).add(node, &pod);
         self.node_mut(node).add_pod(pod.clone());
-        self.pods.insert(pod.uid.clone(), PodState { pod, node: node.to_string(), assumed, binding_finished: false });
+        self.pods.insert(
+            pod.uid.clone(),
+            PodState {
+                pod,
+                node: node.to_string(),
+                assumed,
+                binding_finished: false,
+            },
+        );
     }
 
     fn unplace(&mut self, uid: &str) -> Option<PodState> {
         let st = self.pods.remove(uid)?;
         Arc::make_mut(&mut self.index).remove(&st.pod);
         self.node_mut(&st.node).remove_pod(uid);
-        let empty_placeholder = self.nodes.get(&st.node).is_some_and(|n| n.node.is_none() && n.pods.is_empty());
+        let empty_placeholder = self
+            .nodes
+            .get(&st.node)
+            .is_some_and(|n| n.node.is_none() && n.pods.is_empty());
         if empty_placeholder {
             self.nodes.remove(&st.node);
             self.order.retain(|n| *n != st.node);
@@ -156,7 +180,10 @@ impl Cache {
 
     /// An assigned pod seen by the informer (confirms an assumed pod); also updates.
     pub fn add_or_update_pod(&mut self, pod: Arc<PodInfo>) {
-        let same = self.pods.get(&pod.uid).is_some_and(|s| !s.assumed && Arc::ptr_eq(&s.pod, &pod));
+        let same = self
+            .pods
+            .get(&pod.uid)
+            .is_some_and(|s| !s.assumed && Arc::ptr_eq(&s.pod, &pod));
         if same {
             return;
         }
@@ -173,15 +200,36 @@ impl Cache {
     /// Brings a snapshot up to date with the changes since it was last updated.
     pub fn update_snapshot(&mut self, snap: &mut Snapshot) {
         if self.structure_changed {
-            snap.nodes = self.order.iter().filter_map(|n| self.nodes.get(n)).filter(|n| n.node.is_some()).cloned().collect();
-            snap.index = snap.nodes.iter().enumerate().map(|(i, n)| (n.name.clone(), i)).collect();
+            snap.nodes = self
+                .order
+                .iter()
+                .filter_map(|n| self.nodes.get(n))
+                .filter(|n| n.node.is_some())
+                .cloned()
+                .collect();
+            snap.index = snap
+                .nodes
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.name.clone(), i))
+                .collect();
             snap.rebuild_lists();
         } else if !self.dirty.is_empty() {
             for name in &self.dirty {
-                let Some(i) = snap.index.get(name).copied() else { continue };
+                let Some(i) = snap.index.get(name).copied() else {
+                    continue;
+                };
                 let new = self.nodes[name].clone();
-                set_membership(&mut snap.with_affinity, i, !new.pods_with_affinity.is_empty());
-                set_membership(&mut snap.with_required_anti_affinity, i, !new.pods_with_required_anti_affinity.is_empty());
+                set_membership(
+                    &mut snap.with_affinity,
+                    i,
+                    !new.pods_with_affinity.is_empty(),
+                );
+                set_membership(
+                    &mut snap.with_required_anti_affinity,
+                    i,
+                    !new.pods_with_required_anti_affinity.is_empty(),
+                );
                 snap.nodes[i] = new;
             }
             if self.images_changed {
@@ -189,6 +237,10 @@ impl Cache {
             }
         }
         snap.pods = self.index.clone();
+        if self.labels_changed || self.structure_changed {
+            snap.topology = Default::default();
+        }
+        self.labels_changed = false;
         self.dirty.clear();
         self.structure_changed = false;
         self.images_changed = false;
@@ -220,7 +272,10 @@ mod tests {
         assert_eq!(snap.len(), 1);
         let p = Arc::new(PodInfo::new(pod("p", "1", "1Gi")));
         c.assume_pod(p.clone(), "a").unwrap();
-        assert_eq!(c.assume_pod(p.clone(), "a"), Err(CacheError::AlreadyPresent("default/p".into())));
+        assert_eq!(
+            c.assume_pod(p.clone(), "a"),
+            Err(CacheError::AlreadyPresent("default/p".into()))
+        );
         c.update_snapshot(&mut snap);
         assert_eq!(snap.nodes[0].requested.milli_cpu, 1000);
         c.forget_pod(&p.uid).unwrap();
@@ -246,13 +301,19 @@ mod tests {
         c.update_snapshot(&mut snap);
         assert_eq!(before.get("b").unwrap().pods.len(), 0);
         assert_eq!(snap.get("b").unwrap().pods.len(), 1);
-        assert!(Arc::ptr_eq(before.get("a").unwrap(), snap.get("a").unwrap()));
+        assert!(Arc::ptr_eq(
+            before.get("a").unwrap(),
+            snap.get("a").unwrap()
+        ));
     }
 
     #[test]
     fn pods_before_their_node() {
         let mut c = Cache::new();
-        c.add_or_update_pod(Arc::new(PodInfo::new(on_node(pod("p", "1", "1Gi"), "late"))));
+        c.add_or_update_pod(Arc::new(PodInfo::new(on_node(
+            pod("p", "1", "1Gi"),
+            "late",
+        ))));
         let mut snap = Snapshot::default();
         c.update_snapshot(&mut snap);
         assert!(snap.is_empty());

@@ -190,8 +190,18 @@ pub struct Plugins {
 }
 
 /// The extension points, by upstream's names, in the order they run.
-pub const EXTENSION_POINTS: [&str; 10] =
-    ["QueueSort", "PreFilter", "Filter", "PostFilter", "PreScore", "Score", "Reserve", "Permit", "PreBind", "Bind"];
+pub const EXTENSION_POINTS: [&str; 10] = [
+    "QueueSort",
+    "PreFilter",
+    "Filter",
+    "PostFilter",
+    "PreScore",
+    "Score",
+    "Reserve",
+    "Permit",
+    "PreBind",
+    "Bind",
+];
 
 /// Upstream's default MultiPoint plugins (v1) with their score weights.
 pub const DEFAULT_PLUGINS: [(&str, i64); 14] = [
@@ -254,7 +264,10 @@ impl ResolvedPlugins {
 }
 
 fn plugin_ref(name: &str, weight: i64) -> PluginRef {
-    PluginRef { name: name.into(), weight: (weight > 0).then_some(weight) }
+    PluginRef {
+        name: name.into(),
+        weight: (weight > 0).then_some(weight),
+    }
 }
 
 /// Upstream `mergePluginSet`: defaults minus disabled ("*" drops all), defaults re-configured
@@ -264,7 +277,10 @@ pub fn merge_plugin_set(defaults: &[PluginRef], custom: &PluginSet) -> Vec<Plugi
     let mut replaced = BTreeSet::new();
     let mut out = Vec::new();
     if !disabled.contains("*") {
-        for d in defaults.iter().filter(|d| !disabled.contains(d.name.as_str())) {
+        for d in defaults
+            .iter()
+            .filter(|d| !disabled.contains(d.name.as_str()))
+        {
             match custom.enabled.iter().position(|c| c.name == d.name) {
                 Some(i) => {
                     replaced.insert(i);
@@ -274,7 +290,14 @@ pub fn merge_plugin_set(defaults: &[PluginRef], custom: &PluginSet) -> Vec<Plugi
             }
         }
     }
-    out.extend(custom.enabled.iter().enumerate().filter(|(i, _)| !replaced.contains(i)).map(|(_, p)| p.clone()));
+    out.extend(
+        custom
+            .enabled
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !replaced.contains(i))
+            .map(|(_, p)| p.clone()),
+    );
     out
 }
 
@@ -298,7 +321,10 @@ impl Profile {
 
     /// The MultiPoint plugins after merging with the defaults.
     pub fn multi_point(&self) -> Vec<PluginRef> {
-        let defaults: Vec<PluginRef> = DEFAULT_PLUGINS.iter().map(|(n, w)| plugin_ref(n, *w)).collect();
+        let defaults: Vec<PluginRef> = DEFAULT_PLUGINS
+            .iter()
+            .map(|(n, w)| plugin_ref(n, *w))
+            .collect();
         merge_plugin_set(&defaults, &self.plugins.multi_point)
     }
 
@@ -322,7 +348,14 @@ impl Profile {
             let disabled: BTreeSet<&str> = set.disabled.iter().map(|p| p.name.as_str()).collect();
             let in_multi = |n: &str| multi.iter().any(|m| m.name == n);
             let weight_of = |p: &PluginRef| {
-                p.weight.or_else(|| multi.iter().find(|m| m.name == p.name).and_then(|m| m.weight)).unwrap_or(1)
+                p.weight
+                    .or_else(|| {
+                        multi
+                            .iter()
+                            .find(|m| m.name == p.name)
+                            .and_then(|m| m.weight)
+                    })
+                    .unwrap_or(1)
             };
             let mut list: Vec<(String, i64)> = Vec::new();
             let push = |list: &mut Vec<(String, i64)>, p: &PluginRef| {
@@ -334,7 +367,10 @@ impl Profile {
                 push(&mut list, p);
             }
             if !disabled.contains("*") {
-                for p in multi.iter().filter(|m| implements(&m.name, point) && !disabled.contains(m.name.as_str())) {
+                for p in multi
+                    .iter()
+                    .filter(|m| implements(&m.name, point) && !disabled.contains(m.name.as_str()))
+                {
                     push(&mut list, p);
                 }
             }
@@ -348,23 +384,35 @@ impl Profile {
 
     /// The args of a plugin (null when not configured).
     pub fn plugin_args(&self, name: &str) -> Value {
-        self.plugin_config.iter().find(|c| c.name == name).map(|c| c.args.clone()).unwrap_or(Value::Null)
+        self.plugin_config
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.args.clone())
+            .unwrap_or(Value::Null)
     }
 }
 
 impl KubeSchedulerConfiguration {
     /// Reads and defaults a configuration file (YAML or JSON).
     pub fn load(path: &str) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
         Self::parse(&text)
     }
 
     /// Parses and defaults a configuration document.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let v: Value = serde_saphyr::from_str(text).map_err(|e| ConfigError::Decode(e.to_string()))?;
-        let mut c: KubeSchedulerConfiguration = serde_json::from_value(v).map_err(|e| ConfigError::Decode(e.to_string()))?;
+        let v: Value =
+            serde_saphyr::from_str(text).map_err(|e| ConfigError::Decode(e.to_string()))?;
+        let mut c: KubeSchedulerConfiguration =
+            serde_json::from_value(v).map_err(|e| ConfigError::Decode(e.to_string()))?;
         if !c.kind.is_empty() && c.kind != "KubeSchedulerConfiguration" {
-            return Err(ConfigError::Decode(format!("no kind {:?} is registered", c.kind)));
+            return Err(ConfigError::Decode(format!(
+                "no kind {:?} is registered",
+                c.kind
+            )));
         }
         c.set_defaults();
         c.validate()?;
@@ -382,15 +430,22 @@ impl KubeSchedulerConfiguration {
         let mut names = BTreeSet::new();
         for p in &self.profiles {
             if p.scheduler_name.is_empty() {
-                return Err(ConfigError::Invalid("profiles[].schedulerName: Required value".into()));
+                return Err(ConfigError::Invalid(
+                    "profiles[].schedulerName: Required value".into(),
+                ));
             }
             if !names.insert(p.scheduler_name.as_str()) {
-                return Err(ConfigError::Invalid(format!("profiles[].schedulerName: Duplicate value: {:?}", p.scheduler_name)));
+                return Err(ConfigError::Invalid(format!(
+                    "profiles[].schedulerName: Duplicate value: {:?}",
+                    p.scheduler_name
+                )));
             }
         }
         if let Some(pct) = self.percentage_of_nodes_to_score {
             if !(0..=100).contains(&pct) {
-                return Err(ConfigError::Invalid(format!("percentageOfNodesToScore: Invalid value: {pct}: not in valid range [0-100]")));
+                return Err(ConfigError::Invalid(format!(
+                    "percentageOfNodesToScore: Invalid value: {pct}: not in valid range [0-100]"
+                )));
             }
         }
         Ok(())
@@ -423,10 +478,14 @@ pub fn parse_duration(s: &str) -> Result<Duration, ConfigError> {
         return Err(bad());
     }
     while !rest.is_empty() {
-        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
         let n: f64 = rest[..num_end].parse().map_err(|_| bad())?;
         rest = &rest[num_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let mult = match &rest[..unit_end] {
             "ns" => 1e-9,
             "us" | "µs" => 1e-6,
@@ -493,13 +552,19 @@ profiles:
         let r = c.profiles[1].resolve(&all);
         assert_eq!(r.score, vec![("NodeResourcesFit".to_string(), 5)]);
         assert!(r.pre_score.is_empty());
-        assert_eq!(c.profiles[1].plugin_args("NodeResourcesFit")["scoringStrategy"]["type"], "MostAllocated");
+        assert_eq!(
+            c.profiles[1].plugin_args("NodeResourcesFit")["scoringStrategy"]["type"],
+            "MostAllocated"
+        );
     }
 
     #[test]
     fn multipoint_disable_removes_everywhere() {
         let mut p = Profile::default();
-        p.plugins.multi_point.disabled.push(PluginRef { name: "TaintToleration".into(), weight: None });
+        p.plugins.multi_point.disabled.push(PluginRef {
+            name: "TaintToleration".into(),
+            weight: None,
+        });
         let r = p.resolve(&all);
         assert!(!r.filter.iter().any(|(n, _)| n == "TaintToleration"));
         assert!(!r.score.iter().any(|(n, _)| n == "TaintToleration"));

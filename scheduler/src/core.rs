@@ -82,12 +82,22 @@ const POD_SENSITIVE: [&str; 2] = ["InterPodAffinity", "PodTopologySpread"];
 
 impl SchedulerCore {
     /// Builds every profile of a configuration.
-    pub fn new(config: &KubeSchedulerConfiguration, registry: &Registry) -> Result<Self, FrameworkError> {
+    pub fn new(
+        config: &KubeSchedulerConfiguration,
+        registry: &Registry,
+    ) -> Result<Self, FrameworkError> {
         let mut profiles = HashMap::new();
         for p in &config.profiles {
-            profiles.insert(p.scheduler_name.clone(), Arc::new(Framework::new(p, registry)?));
+            profiles.insert(
+                p.scheduler_name.clone(),
+                Arc::new(Framework::new(p, registry)?),
+            );
         }
-        let sort = profiles.values().next().map(|f: &Arc<Framework>| f.queue_sort()).ok_or_else(|| FrameworkError::Invalid("no profiles".into()))?;
+        let sort = profiles
+            .values()
+            .next()
+            .map(|f: &Arc<Framework>| f.queue_sort())
+            .ok_or_else(|| FrameworkError::Invalid("no profiles".into()))?;
         Ok(SchedulerCore {
             profiles,
             queue: SchedulingQueue::new(sort, config.initial_backoff(), config.max_backoff()),
@@ -103,7 +113,11 @@ impl SchedulerCore {
     fn pod_info(&self, mut pod: Pod) -> Arc<PodInfo> {
         if let Some(spec) = pod.spec.as_mut() {
             if spec.priority.is_none() {
-                if let Some(v) = spec.priority_class_name.as_ref().and_then(|c| self.priority_classes.get(c)) {
+                if let Some(v) = spec
+                    .priority_class_name
+                    .as_ref()
+                    .and_then(|c| self.priority_classes.get(c))
+                {
                     spec.priority = Some(*v);
                 }
             }
@@ -138,7 +152,11 @@ impl SchedulerCore {
     /// An informer saw a pod deleted.
     pub fn pod_deleted(&mut self, pod: &Pod, now: Instant) {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
-        let key = format!("{}/{}", pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or(""));
+        let key = format!(
+            "{}/{}",
+            pod.metadata.namespace.as_deref().unwrap_or(""),
+            pod.metadata.name.as_deref().unwrap_or("")
+        );
         self.pending.remove(&uid);
         self.queue.delete(&key, &uid);
         if self.cache.contains_pod(&uid) {
@@ -167,7 +185,11 @@ impl SchedulerCore {
     fn move_pods_sensitive_to_pods(&mut self, now: Instant) {
         // Upstream's queueing hints, coarsely: only pods rejected by a plugin that looks at
         // other pods can become schedulable when a pod is assigned.
-        self.queue.move_matching(now, |i| i.unschedulable_plugins.iter().any(|p| POD_SENSITIVE.contains(p)));
+        self.queue.move_matching(now, |i| {
+            i.unschedulable_plugins
+                .iter()
+                .any(|p| POD_SENSITIVE.contains(p))
+        });
     }
 
     /// Refreshes the snapshot from the cache, nominator and cluster objects.
@@ -185,7 +207,9 @@ impl SchedulerCore {
 
     /// One scheduling cycle (upstream `schedulingCycle`).
     pub fn schedule_one(&mut self, info: QueuedPodInfo, cycle: u64) -> Outcome {
-        let Some(fwk) = self.profiles.get(&info.pod.scheduler_name).cloned() else { return Outcome::Skipped };
+        let Some(fwk) = self.profiles.get(&info.pod.scheduler_name).cloned() else {
+            return Outcome::Skipped;
+        };
         if info.pod.terminating || self.cache.contains_pod(&info.pod.uid) {
             return Outcome::Skipped;
         }
@@ -198,30 +222,74 @@ impl SchedulerCore {
         outcome
     }
 
-    fn cycle(&mut self, info: QueuedPodInfo, cycle: u64, fwk: Arc<Framework>, state: &mut CycleState, pod: &PodInfo) -> Outcome {
-        match self.algorithm.schedule_pod(&fwk, state, pod, &self.snapshot) {
-            Ok(r) => self.assume(info, cycle, r.node, std::mem::take(state), fwk),
+    fn cycle(
+        &mut self,
+        info: QueuedPodInfo,
+        cycle: u64,
+        fwk: Arc<Framework>,
+        state: &mut CycleState,
+        pod: &PodInfo,
+    ) -> Outcome {
+        match self
+            .algorithm
+            .schedule_pod(&fwk, state, pod, &self.snapshot)
+        {
+            Ok(r) => {
+                // Assuming updates the cache's pod index: drop the snapshot's handle first.
+                self.snapshot.pods = Default::default();
+                self.assume(info, cycle, r.node, std::mem::take(state), fwk)
+            }
             Err(ScheduleError::Fit(mut fe)) => {
                 let mut post = None;
                 if fwk.has_post_filter() {
-                    let (res, st) = fwk.run_post_filter(state, pod, &self.snapshot, &fe.diagnosis.node_to_status);
+                    let (res, st) = fwk.run_post_filter(
+                        state,
+                        pod,
+                        &self.snapshot,
+                        &fe.diagnosis.node_to_status,
+                    );
                     fe.diagnosis.post_filter_msg = st.message();
                     post = res;
                 }
                 let mut info = info;
                 info.unschedulable_plugins = fe.diagnosis.unschedulable_plugins.clone();
-                Outcome::Unschedulable { info, cycle, message: fe.to_string(), post_filter: post }
+                Outcome::Unschedulable {
+                    info,
+                    cycle,
+                    message: fe.to_string(),
+                    post_filter: post,
+                }
             }
-            Err(e @ ScheduleError::NoNodes) => Outcome::Unschedulable { info, cycle, message: e.to_string(), post_filter: None },
-            Err(e) => Outcome::Error { info, cycle, message: e.to_string() },
+            Err(e @ ScheduleError::NoNodes) => Outcome::Unschedulable {
+                info,
+                cycle,
+                message: e.to_string(),
+                post_filter: None,
+            },
+            Err(e) => Outcome::Error {
+                info,
+                cycle,
+                message: e.to_string(),
+            },
         }
     }
 
-    fn assume(&mut self, info: QueuedPodInfo, cycle: u64, node: String, mut state: CycleState, fwk: Arc<Framework>) -> Outcome {
+    fn assume(
+        &mut self,
+        info: QueuedPodInfo,
+        cycle: u64,
+        node: String,
+        mut state: CycleState,
+        fwk: Arc<Framework>,
+    ) -> Outcome {
         let mut assumed = (*info.pod).clone();
         assumed.node_name = node.clone();
         if let Err(e) = self.cache.assume_pod(Arc::new(assumed), &node) {
-            return Outcome::Error { info, cycle, message: e.to_string() };
+            return Outcome::Error {
+                info,
+                cycle,
+                message: e.to_string(),
+            };
         }
         let s = fwk.run_reserve(&mut state, &info.pod, &node, &self.snapshot);
         let s = if s.is_success() {
@@ -236,15 +304,36 @@ impl SchedulerCore {
         if !s.is_success() {
             let _ = self.cache.forget_pod(&info.pod.uid);
             if s.is_rejected() {
-                return Outcome::Unschedulable { info, cycle, message: s.message(), post_filter: None };
+                return Outcome::Unschedulable {
+                    info,
+                    cycle,
+                    message: s.message(),
+                    post_filter: None,
+                };
             }
-            return Outcome::Error { info, cycle, message: s.message() };
+            return Outcome::Error {
+                info,
+                cycle,
+                message: s.message(),
+            };
         }
-        Outcome::Scheduled(Box::new(Assumed { info, node, state, fwk }))
+        Outcome::Scheduled(Box::new(Assumed {
+            info,
+            node,
+            state,
+            fwk,
+        }))
     }
 
     /// Requeues a pod that failed its cycle and records preemption's nomination.
-    pub fn requeue_failed(&mut self, info: QueuedPodInfo, cycle: u64, error: bool, post: Option<&PostFilterResult>, now: Instant) {
+    pub fn requeue_failed(
+        &mut self,
+        info: QueuedPodInfo,
+        cycle: u64,
+        error: bool,
+        post: Option<&PostFilterResult>,
+        now: Instant,
+    ) {
         if let Some(nominated) = post.and_then(|p| p.nominated_node_name.as_ref()) {
             if nominated.is_empty() {
                 self.queue.delete_nominated(&info.pod.uid);
@@ -284,7 +373,11 @@ mod tests {
     use crate::plugins::in_tree_registry;
 
     fn core() -> SchedulerCore {
-        SchedulerCore::new(&KubeSchedulerConfiguration::default_config(), &in_tree_registry()).unwrap()
+        SchedulerCore::new(
+            &KubeSchedulerConfiguration::default_config(),
+            &in_tree_registry(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -311,7 +404,15 @@ mod tests {
         let now = Instant::now();
         c.node_upserted(node("small", "2", "4Gi"), now);
         c.pod_upserted(pod("big", "100", ""), now);
-        let Outcome::Unschedulable { info, cycle, post_filter, .. } = c.schedule_next().unwrap() else { panic!() };
+        let Outcome::Unschedulable {
+            info,
+            cycle,
+            post_filter,
+            ..
+        } = c.schedule_next().unwrap()
+        else {
+            panic!()
+        };
         c.requeue_failed(info, cycle, false, post_filter.as_ref(), now);
         assert!(c.schedule_next().is_none());
         c.node_upserted(node("huge", "128", "512Gi"), now);
@@ -329,7 +430,9 @@ mod tests {
         c.node_upserted(node("a", "4", "4Gi"), now);
         let p = pod("p", "100m", "");
         c.pod_upserted(p.clone(), now);
-        let Some(Outcome::Scheduled(a)) = c.schedule_next() else { panic!() };
+        let Some(Outcome::Scheduled(a)) = c.schedule_next() else {
+            panic!()
+        };
         c.pod_deleted(&p, now);
         c.binding_failed(*a, now);
         c.queue.flush(now + std::time::Duration::from_secs(60));

@@ -16,7 +16,10 @@ use tokio_util::sync::CancellationToken;
 
 /// Command-line flags (upstream's names).
 #[derive(Parser, Debug)]
-#[command(name = "kube-scheduler", about = "The Kubernetes scheduler binds pending pods to nodes.")]
+#[command(
+    name = "kube-scheduler",
+    about = "The Kubernetes scheduler binds pending pods to nodes."
+)]
 struct Args {
     /// Path to a KubeSchedulerConfiguration file.
     #[arg(long)]
@@ -53,18 +56,41 @@ struct Args {
     v: Option<u8>,
 }
 
-fn lease_config(args: &Args, cfg: &KubeSchedulerConfiguration) -> anyhow::Result<leader::LeaseConfig> {
+fn lease_config(
+    args: &Args,
+    cfg: &KubeSchedulerConfiguration,
+) -> anyhow::Result<leader::LeaseConfig> {
     let le = &cfg.leader_election;
-    let ns = args.leader_elect_resource_namespace.clone().or(le.resource_namespace.clone()).unwrap_or_else(|| "kube-system".into());
-    let name = args.leader_elect_resource_name.clone().or(le.resource_name.clone()).unwrap_or_else(|| "kube-scheduler".into());
+    let ns = args
+        .leader_elect_resource_namespace
+        .clone()
+        .or(le.resource_namespace.clone())
+        .unwrap_or_else(|| "kube-system".into());
+    let name = args
+        .leader_elect_resource_name
+        .clone()
+        .or(le.resource_name.clone())
+        .unwrap_or_else(|| "kube-scheduler".into());
     let mut lc = leader::LeaseConfig::new(&ns, &name);
-    if let Some(d) = args.leader_elect_lease_duration.as_ref().or(le.lease_duration.as_ref()) {
+    if let Some(d) = args
+        .leader_elect_lease_duration
+        .as_ref()
+        .or(le.lease_duration.as_ref())
+    {
         lc.lease_duration = parse_duration(d)?;
     }
-    if let Some(d) = args.leader_elect_renew_deadline.as_ref().or(le.renew_deadline.as_ref()) {
+    if let Some(d) = args
+        .leader_elect_renew_deadline
+        .as_ref()
+        .or(le.renew_deadline.as_ref())
+    {
         lc.renew_deadline = parse_duration(d)?;
     }
-    if let Some(d) = args.leader_elect_retry_period.as_ref().or(le.retry_period.as_ref()) {
+    if let Some(d) = args
+        .leader_elect_retry_period
+        .as_ref()
+        .or(le.retry_period.as_ref())
+    {
         lc.retry_period = parse_duration(d)?;
     }
     Ok(lc)
@@ -83,13 +109,16 @@ async fn main() -> anyhow::Result<()> {
         (!k.is_empty()).then(|| PathBuf::from(k))
     });
     let client = client::client(kubeconfig.as_deref()).await?;
-    let core = SchedulerCore::new(&config, &in_tree_registry()).context("building the scheduling profiles")?;
+    let core = SchedulerCore::new(&config, &in_tree_registry())
+        .context("building the scheduling profiles")?;
     for (name, fwk) in &core.profiles {
         tracing::info!(profile = %name, plugins = ?fwk.plugin_names(), "profile ready");
     }
     let metrics = Metrics::new()?;
     let health = health::Health::new(metrics.registry.clone());
-    let addr: SocketAddr = format!("{}:{}", args.bind_address, args.secure_port).parse().context("--bind-address/--secure-port")?;
+    let addr: SocketAddr = format!("{}:{}", args.bind_address, args.secure_port)
+        .parse()
+        .context("--bind-address/--secure-port")?;
     let h = health.clone();
     tokio::spawn(async move {
         if let Err(e) = health::serve(addr, h).await {
@@ -103,7 +132,10 @@ async fn main() -> anyhow::Result<()> {
     health.set_ready();
     tracing::info!("caches synced");
 
-    let leader_elect = args.leader_elect.or(config.leader_election.leader_elect).unwrap_or(true);
+    let leader_elect = args
+        .leader_elect
+        .or(config.leader_election.leader_elect)
+        .unwrap_or(true);
     let stop = if leader_elect {
         leader::acquire(client.clone(), lease_config(&args, &config)?).await
     } else {
@@ -113,7 +145,9 @@ async fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Handle::current();
     let loop_stop = stop.clone();
     let s = sched.clone();
-    std::thread::Builder::new().name("scheduling".into()).spawn(move || s.scheduling_loop(rt, loop_stop))?;
+    std::thread::Builder::new()
+        .name("scheduling".into())
+        .spawn(move || s.scheduling_loop(rt, loop_stop))?;
     tracing::info!("scheduling");
     tokio::select! {
         _ = stop.cancelled() => {

@@ -31,7 +31,13 @@ pub struct QueuedPodInfo {
 
 impl QueuedPodInfo {
     fn new(pod: Arc<PodInfo>, now: Instant) -> Self {
-        QueuedPodInfo { pod, timestamp: now, attempts: 0, initial_attempt: now, unschedulable_plugins: BTreeSet::new() }
+        QueuedPodInfo {
+            pod,
+            timestamp: now,
+            attempts: 0,
+            initial_attempt: now,
+            unschedulable_plugins: BTreeSet::new(),
+        }
     }
 }
 
@@ -98,7 +104,11 @@ pub struct SchedulingQueue {
 
 impl SchedulingQueue {
     /// An empty queue.
-    pub fn new(sort: Arc<dyn QueueSortPlugin>, initial_backoff: Duration, max_backoff: Duration) -> Self {
+    pub fn new(
+        sort: Arc<dyn QueueSortPlugin>,
+        initial_backoff: Duration,
+        max_backoff: Duration,
+    ) -> Self {
         SchedulingQueue {
             sort,
             heap: BinaryHeap::new(),
@@ -122,7 +132,11 @@ impl SchedulingQueue {
         let key = info.pod.key();
         self.active.insert(key.clone(), self.generation);
         self.pending_info.insert(key, info.clone());
-        self.heap.push(HeapEntry { info, generation: self.generation, sort: self.sort.clone() });
+        self.heap.push(HeapEntry {
+            info,
+            generation: self.generation,
+            sort: self.sort.clone(),
+        });
     }
 
     /// Where a pod is queued, if anywhere.
@@ -162,7 +176,11 @@ impl SchedulingQueue {
         match self.location(&key) {
             None => self.add(pod, now),
             Some(QueueName::Active) => {
-                let mut info = self.pending_info.get(&key).cloned().unwrap_or_else(|| QueuedPodInfo::new(pod.clone(), now));
+                let mut info = self
+                    .pending_info
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_else(|| QueuedPodInfo::new(pod.clone(), now));
                 info.pod = pod;
                 self.push_active(info);
             }
@@ -235,7 +253,13 @@ impl SchedulingQueue {
 
     /// A pod that failed to schedule in `cycle`: unschedulable pool, or backoff when a move
     /// request happened while it was being scheduled (or it failed with an error).
-    pub fn add_unschedulable(&mut self, mut info: QueuedPodInfo, cycle: u64, error: bool, now: Instant) {
+    pub fn add_unschedulable(
+        &mut self,
+        mut info: QueuedPodInfo,
+        cycle: u64,
+        error: bool,
+        now: Instant,
+    ) {
         let key = info.pod.key();
         if self.location(&key).is_some() {
             return;
@@ -270,7 +294,12 @@ impl SchedulingQueue {
 
     /// Moves the unschedulable pods `pred` selects to active or backoff.
     pub fn move_matching(&mut self, now: Instant, pred: impl Fn(&QueuedPodInfo) -> bool) {
-        let keys: Vec<String> = self.unschedulable.iter().filter(|(_, i)| pred(i)).map(|(k, _)| k.clone()).collect();
+        let keys: Vec<String> = self
+            .unschedulable
+            .iter()
+            .filter(|(_, i)| pred(i))
+            .map(|(k, _)| k.clone())
+            .collect();
         for k in keys {
             if let Some(info) = self.unschedulable.remove(&k) {
                 if self.backoff_expiry(&info) > now {
@@ -285,14 +314,23 @@ impl SchedulingQueue {
 
     /// Moves pods whose backoff expired to active, and pods unschedulable for too long.
     pub fn flush(&mut self, now: Instant) {
-        let done: Vec<String> = self.backoff.iter().filter(|(_, i)| self.backoff_expiry(i) <= now).map(|(k, _)| k.clone()).collect();
+        let done: Vec<String> = self
+            .backoff
+            .iter()
+            .filter(|(_, i)| self.backoff_expiry(i) <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
         for k in done {
             if let Some(info) = self.backoff.remove(&k) {
                 self.push_active(info);
             }
         }
-        let stale: Vec<String> =
-            self.unschedulable.iter().filter(|(_, i)| now.duration_since(i.timestamp) > MAX_IN_UNSCHEDULABLE).map(|(k, _)| k.clone()).collect();
+        let stale: Vec<String> = self
+            .unschedulable
+            .iter()
+            .filter(|(_, i)| now.duration_since(i.timestamp) > MAX_IN_UNSCHEDULABLE)
+            .map(|(k, _)| k.clone())
+            .collect();
         for k in stale {
             if let Some(info) = self.unschedulable.remove(&k) {
                 self.push_active(info);
@@ -302,7 +340,12 @@ impl SchedulingQueue {
 
     /// (active, backoff, unschedulable, gated) sizes.
     pub fn lengths(&self) -> (usize, usize, usize, usize) {
-        (self.active.len(), self.backoff.len(), self.unschedulable.len(), self.gated.len())
+        (
+            self.active.len(),
+            self.backoff.len(),
+            self.unschedulable.len(),
+            self.gated.len(),
+        )
     }
 
     fn update_nominated(&mut self, pod: &Arc<PodInfo>) {
@@ -321,8 +364,12 @@ impl SchedulingQueue {
     /// Records that a pod is nominated to a node (replacing an earlier nomination).
     pub fn add_nominated(&mut self, pod: Arc<PodInfo>, node: &str) {
         self.delete_nominated(&pod.uid);
-        self.nominated_by_uid.insert(pod.uid.clone(), node.to_string());
-        self.nominated.entry(node.to_string()).or_default().push(pod);
+        self.nominated_by_uid
+            .insert(pod.uid.clone(), node.to_string());
+        self.nominated
+            .entry(node.to_string())
+            .or_default()
+            .push(pod);
     }
 
     /// Forgets a pod's nomination.
@@ -344,7 +391,9 @@ impl SchedulingQueue {
 }
 
 fn spec_or_labels_changed(old: &PodInfo, new: &PodInfo) -> bool {
-    old.pod.spec != new.pod.spec || old.pod.metadata.labels != new.pod.metadata.labels || old.pod.metadata.annotations != new.pod.metadata.annotations
+    old.pod.spec != new.pod.spec
+        || old.pod.metadata.labels != new.pod.metadata.labels
+        || old.pod.metadata.annotations != new.pod.metadata.annotations
 }
 
 #[cfg(test)]
@@ -354,7 +403,11 @@ mod tests {
     use crate::plugins::queue_sort::PrioritySort;
 
     fn q() -> SchedulingQueue {
-        SchedulingQueue::new(Arc::new(PrioritySort), Duration::from_secs(1), Duration::from_secs(10))
+        SchedulingQueue::new(
+            Arc::new(PrioritySort),
+            Duration::from_secs(1),
+            Duration::from_secs(10),
+        )
     }
 
     fn pi(name: &str, prio: i32) -> Arc<PodInfo> {
@@ -368,7 +421,8 @@ mod tests {
         q.add(pi("low", 0), t);
         q.add(pi("high", 10), t + Duration::from_millis(1));
         q.add(pi("low2", 0), t + Duration::from_millis(2));
-        let order: Vec<String> = std::iter::from_fn(|| q.pop().map(|(i, _)| i.pod.name.clone())).collect();
+        let order: Vec<String> =
+            std::iter::from_fn(|| q.pop().map(|(i, _)| i.pod.name.clone())).collect();
         assert_eq!(order, vec!["high", "low", "low2"]);
     }
 
@@ -417,7 +471,10 @@ mod tests {
         q.add_unschedulable(info, cycle, false, t);
         let mut raw = (*p.pod).clone();
         raw.status = Some(Default::default());
-        q.update(Arc::new(PodInfo::new(raw.clone())), t + Duration::from_secs(20));
+        q.update(
+            Arc::new(PodInfo::new(raw.clone())),
+            t + Duration::from_secs(20),
+        );
         assert_eq!(q.location("default/a"), Some(QueueName::Unschedulable));
         raw.metadata.labels = Some([("x".to_string(), "y".to_string())].into());
         q.update(Arc::new(PodInfo::new(raw)), t + Duration::from_secs(20));

@@ -44,7 +44,13 @@ pub enum Change<K> {
 
 fn object_key<K: Resource>(o: &K) -> String {
     let m = o.meta();
-    m.uid.clone().unwrap_or_else(|| format!("{}/{}", m.namespace.as_deref().unwrap_or(""), m.name.as_deref().unwrap_or("")))
+    m.uid.clone().unwrap_or_else(|| {
+        format!(
+            "{}/{}",
+            m.namespace.as_deref().unwrap_or(""),
+            m.name.as_deref().unwrap_or("")
+        )
+    })
 }
 
 /// Watches a resource, turning re-lists into upserts and deletions.
@@ -55,7 +61,9 @@ where
 {
     let mut known: HashMap<String, K> = HashMap::new();
     let mut seen: HashSet<String> = HashSet::new();
-    let mut stream = watcher(api, watcher::Config::default()).default_backoff().boxed();
+    let mut stream = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .boxed();
     while let Some(ev) = stream.next().await {
         match ev {
             Ok(Event::Init) => seen.clear(),
@@ -66,7 +74,11 @@ where
                 on(Change::Upsert(o));
             }
             Ok(Event::InitDone) => {
-                let stale: Vec<String> = known.keys().filter(|k| !seen.contains(*k)).cloned().collect();
+                let stale: Vec<String> = known
+                    .keys()
+                    .filter(|k| !seen.contains(*k))
+                    .cloned()
+                    .collect();
                 for k in stale {
                     if let Some(o) = known.remove(&k) {
                         on(Change::Delete(o));
@@ -149,11 +161,18 @@ impl Scheduler {
     /// Starts every informer.
     pub fn start_informers(self: &Arc<Self>) {
         let s = self.clone();
-        tokio::spawn(informer(Api::<Pod>::all(self.client.clone()), move |c| s.on_pod(c)));
+        tokio::spawn(informer(Api::<Pod>::all(self.client.clone()), move |c| {
+            s.on_pod(c)
+        }));
         let s = self.clone();
-        tokio::spawn(informer(Api::<Node>::all(self.client.clone()), move |c| s.on_node(c)));
+        tokio::spawn(informer(Api::<Node>::all(self.client.clone()), move |c| {
+            s.on_node(c)
+        }));
         let s = self.clone();
-        tokio::spawn(informer(Api::<PriorityClass>::all(self.client.clone()), move |c| s.on_priority_class(c)));
+        tokio::spawn(informer(
+            Api::<PriorityClass>::all(self.client.clone()),
+            move |c| s.on_priority_class(c),
+        ));
         self.object_informer::<Namespace>(|o, n, del| {
             let name = n.name_any();
             if del {
@@ -164,15 +183,27 @@ impl Scheduler {
         });
         self.object_informer::<PersistentVolume>(|o, pv, del| {
             let name = pv.name_any();
-            if del { o.pvs.remove(&name); } else { o.pvs.insert(name, pv); }
+            if del {
+                o.pvs.remove(&name);
+            } else {
+                o.pvs.insert(name, pv);
+            }
         });
         self.object_informer::<PersistentVolumeClaim>(|o, c, del| {
             let key = format!("{}/{}", c.namespace().unwrap_or_default(), c.name_any());
-            if del { o.pvcs.remove(&key); } else { o.pvcs.insert(key, c); }
+            if del {
+                o.pvcs.remove(&key);
+            } else {
+                o.pvcs.insert(key, c);
+            }
         });
         self.object_informer::<StorageClass>(|o, sc, del| {
             let name = sc.name_any();
-            if del { o.storage_classes.remove(&name); } else { o.storage_classes.insert(name, sc); }
+            if del {
+                o.storage_classes.remove(&name);
+            } else {
+                o.storage_classes.insert(name, sc);
+            }
         });
         self.object_informer::<PodDisruptionBudget>(|o, p, del| {
             let uid = p.uid();
@@ -277,32 +308,75 @@ impl Scheduler {
         match o {
             Outcome::Skipped => {}
             Outcome::Scheduled(a) => {
-                let permit = rt.block_on(self.bindings.clone().acquire_owned()).expect("semaphore open");
+                let permit = rt
+                    .block_on(self.bindings.clone().acquire_owned())
+                    .expect("semaphore open");
                 let s = self.clone();
                 rt.spawn(async move {
                     let _permit = permit;
                     s.binding_cycle(*a, start).await;
                 });
             }
-            Outcome::Unschedulable { info, cycle, message, post_filter } => {
-                self.metrics.attempt("unschedulable", &info.pod.scheduler_name, start.elapsed().as_secs_f64());
+            Outcome::Unschedulable {
+                info,
+                cycle,
+                message,
+                post_filter,
+            } => {
+                self.metrics.attempt(
+                    "unschedulable",
+                    &info.pod.scheduler_name,
+                    start.elapsed().as_secs_f64(),
+                );
                 self.preempt(&info, post_filter.as_ref(), rt);
-                let nominated = post_filter.as_ref().and_then(|p| p.nominated_node_name.clone());
-                self.core().requeue_failed(info.clone(), cycle, false, post_filter.as_ref(), Instant::now());
+                let nominated = post_filter
+                    .as_ref()
+                    .and_then(|p| p.nominated_node_name.clone());
+                self.core().requeue_failed(
+                    info.clone(),
+                    cycle,
+                    false,
+                    post_filter.as_ref(),
+                    Instant::now(),
+                );
                 self.report_failure(rt, info, "Unschedulable", message, nominated);
             }
-            Outcome::Error { info, cycle, message } => {
-                self.metrics.attempt("error", &info.pod.scheduler_name, start.elapsed().as_secs_f64());
-                self.core().requeue_failed(info.clone(), cycle, true, None, Instant::now());
+            Outcome::Error {
+                info,
+                cycle,
+                message,
+            } => {
+                self.metrics.attempt(
+                    "error",
+                    &info.pod.scheduler_name,
+                    start.elapsed().as_secs_f64(),
+                );
+                self.core()
+                    .requeue_failed(info.clone(), cycle, true, None, Instant::now());
                 self.report_failure(rt, info, "SchedulerError", message, None);
             }
         }
     }
 
-    fn report_failure(&self, rt: &Handle, info: QueuedPodInfo, reason: &'static str, message: String, nominated: Option<String>) {
+    fn report_failure(
+        &self,
+        rt: &Handle,
+        info: QueuedPodInfo,
+        reason: &'static str,
+        message: String,
+        nominated: Option<String>,
+    ) {
         let (client, events) = (self.client.clone(), self.events.clone());
         rt.spawn(async move {
-            events.record(&info.pod, "Warning", "FailedScheduling", "Scheduling", &message).await;
+            events
+                .record(
+                    &info.pod,
+                    "Warning",
+                    "FailedScheduling",
+                    "Scheduling",
+                    &message,
+                )
+                .await;
             api::update_pod_status(client, info.pod, reason, &message, nominated).await;
         });
     }
@@ -310,10 +384,20 @@ impl Scheduler {
     fn preempt(&self, info: &QueuedPodInfo, pf: Option<&PostFilterResult>, rt: &Handle) {
         let Some(pf) = pf else { return };
         self.metrics.preemption_attempts.inc();
-        let Some(node) = pf.nominated_node_name.clone().filter(|n| !n.is_empty()) else { return };
-        self.metrics.preemption_victims.observe(pf.victims.len() as f64);
+        let Some(node) = pf.nominated_node_name.clone().filter(|n| !n.is_empty()) else {
+            return;
+        };
+        self.metrics
+            .preemption_victims
+            .observe(pf.victims.len() as f64);
         for v in &pf.victims {
-            let (client, events, v, p, n) = (self.client.clone(), self.events.clone(), v.clone(), info.pod.clone(), node.clone());
+            let (client, events, v, p, n) = (
+                self.client.clone(),
+                self.events.clone(),
+                v.clone(),
+                info.pod.clone(),
+                node.clone(),
+            );
             rt.spawn(api::preempt_victim(client, events, v, p, n));
         }
         for p in &pf.clear_nominations {
@@ -323,23 +407,50 @@ impl Scheduler {
 
     async fn binding_cycle(self: Arc<Self>, a: Assumed, start: Instant) {
         let pod = a.info.pod.clone();
-        let status = a.fwk.run_bind_cycle(&a.state, &pod, &a.node, self.api.clone()).await;
+        let status = a
+            .fwk
+            .run_bind_cycle(&a.state, &pod, &a.node, self.api.clone())
+            .await;
         let profile = pod.scheduler_name.clone();
         if status.is_success() {
             self.core().binding_succeeded(&a);
-            self.metrics.attempt("scheduled", &profile, start.elapsed().as_secs_f64());
-            self.metrics.pod_scheduling_attempts.observe(f64::from(a.info.attempts));
-            let msg = format!("Successfully assigned {}/{} to {}", pod.namespace, pod.name, a.node);
-            self.events.record(&pod, "Normal", "Scheduled", "Binding", &msg).await;
+            self.metrics
+                .attempt("scheduled", &profile, start.elapsed().as_secs_f64());
+            self.metrics
+                .pod_scheduling_attempts
+                .observe(f64::from(a.info.attempts));
+            let msg = format!(
+                "Successfully assigned {}/{} to {}",
+                pod.namespace, pod.name, a.node
+            );
+            self.events
+                .record(&pod, "Normal", "Scheduled", "Binding", &msg)
+                .await;
             return;
         }
         let message = status.message();
         tracing::warn!(pod = %pod.key(), node = %a.node, %message, "binding failed");
-        self.metrics.attempt("error", &profile, start.elapsed().as_secs_f64());
+        self.metrics
+            .attempt("error", &profile, start.elapsed().as_secs_f64());
         let info = a.info.clone();
         self.core().binding_failed(a, Instant::now());
         self.wake.notify_one();
-        self.events.record(&info.pod, "Warning", "FailedScheduling", "Scheduling", &message).await;
-        api::update_pod_status(self.client.clone(), info.pod, "SchedulerError", &message, None).await;
+        self.events
+            .record(
+                &info.pod,
+                "Warning",
+                "FailedScheduling",
+                "Scheduling",
+                &message,
+            )
+            .await;
+        api::update_pod_status(
+            self.client.clone(),
+            info.pod,
+            "SchedulerError",
+            &message,
+            None,
+        )
+        .await;
     }
 }

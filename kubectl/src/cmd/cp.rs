@@ -127,7 +127,7 @@ async fn from_pod(f: &Factory, a: &Args, ns: Option<String>, pod: &str, path: &s
         if rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
             continue;
         }
-        let target = Path::new(dest).join(&rel);
+        let target = if rel.as_os_str().is_empty() { PathBuf::from(dest) } else { Path::new(dest).join(&rel) };
         if e.dir {
             std::fs::create_dir_all(&target)?;
         } else {

@@ -245,11 +245,14 @@ async fn session(mut process: AttachedProcess, stdin: bool, tty: bool) -> Result
         Some(fut) => fut.await,
         None => None,
     };
+    // Output still in flight is drained; a session the server keeps open (waiting on a tty's
+    // stdin) does not hold the command once the remote process has exited.
+    let grace = std::time::Duration::from_secs(2);
     if let Some(t) = out_task {
-        let _ = t.await;
+        let _ = tokio::time::timeout(grace, t).await;
     }
     if let Some(t) = err_task {
-        let _ = t.await;
+        let _ = tokio::time::timeout(grace, t).await;
     }
     drop(_raw);
     exit_from_status(status)

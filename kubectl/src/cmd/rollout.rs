@@ -249,7 +249,7 @@ async fn restart(f: &Factory, c: Common, streams: &mut Streams) -> Result<(), Cm
     for t in targets(f, &c).await? {
         let obj = client.json(Req::get(t.path())).await?;
         if obj.pointer("/spec/paused").and_then(Value::as_bool) == Some(true) {
-            return Err(CmdError::msg(format!("can't restart paused deployment (run rollout resume first)")));
+            return Err(CmdError::msg("can't restart paused deployment (run rollout resume first)".to_string()));
         }
         let now = k8s_openapi::jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
         let patch = json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": now}}}}});

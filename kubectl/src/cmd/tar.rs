@@ -129,7 +129,8 @@ pub fn read_all<R: Read>(r: &mut R) -> io::Result<Vec<Entry>> {
         if kind != b'0' && kind != 0 && kind != b'5' {
             continue;
         }
-        out.push(Entry { name, dir: kind == b'5', mode: parse_octal(&h[100..108]) as u32, data });
+        let dir = kind == b'5' || name.ends_with('/');
+        out.push(Entry { name, dir, mode: parse_octal(&h[100..108]) as u32, data });
     }
 }
 

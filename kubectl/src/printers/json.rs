@@ -99,7 +99,7 @@ fn json_number(n: &serde_json::Number) -> String {
         return format!("{f:.0}");
     }
     let abs = f.abs();
-    if abs != 0.0 && (abs < 1e-6 || abs >= 1e21) {
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
         // Go: 'e' format with the exponent's leading zero dropped (1e-07 -> 1e-7).
         let s = go_format_float(f);
         return s.replace("e-0", "e-").replace("e+0", "e+");

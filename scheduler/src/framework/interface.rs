@@ -49,22 +49,38 @@ pub struct Status {
 impl Status {
     /// Success.
     pub fn success() -> Status {
-        Status { code: Code::Success, reasons: Vec::new(), plugin: "" }
+        Status {
+            code: Code::Success,
+            reasons: Vec::new(),
+            plugin: "",
+        }
     }
 
     /// A status with one reason.
     pub fn new(code: Code, reason: impl Into<String>) -> Status {
-        Status { code, reasons: vec![reason.into()], plugin: "" }
+        Status {
+            code,
+            reasons: vec![reason.into()],
+            plugin: "",
+        }
     }
 
     /// A status with several reasons.
     pub fn with_reasons(code: Code, reasons: Vec<String>) -> Status {
-        Status { code, reasons, plugin: "" }
+        Status {
+            code,
+            reasons,
+            plugin: "",
+        }
     }
 
     /// Skip.
     pub fn skip() -> Status {
-        Status { code: Code::Skip, reasons: Vec::new(), plugin: "" }
+        Status {
+            code: Code::Skip,
+            reasons: Vec::new(),
+            plugin: "",
+        }
     }
 
     /// An internal error.
@@ -90,7 +106,10 @@ impl Status {
 
     /// Whether the pod was rejected (Unschedulable or UnschedulableAndUnresolvable).
     pub fn is_rejected(&self) -> bool {
-        matches!(self.code, Code::Unschedulable | Code::UnschedulableAndUnresolvable)
+        matches!(
+            self.code,
+            Code::Unschedulable | Code::UnschedulableAndUnresolvable
+        )
     }
 
     /// The reasons joined with ", " (upstream `Status.Message`).
@@ -127,6 +146,8 @@ pub struct CycleState {
     data: Vec<(&'static str, Box<dyn StateData>)>,
     /// Filter plugins whose PreFilter returned Skip.
     pub skip_filter: BTreeSet<&'static str>,
+    /// The same as a bit mask over the framework's Filter plugins (set by the framework).
+    pub skip_filter_mask: u64,
     /// Score plugins whose PreScore returned Skip.
     pub skip_score: BTreeSet<&'static str>,
 }
@@ -134,8 +155,13 @@ pub struct CycleState {
 impl Clone for CycleState {
     fn clone(&self) -> Self {
         CycleState {
-            data: self.data.iter().map(|(k, v)| (*k, (**v).clone_data())).collect(),
+            data: self
+                .data
+                .iter()
+                .map(|(k, v)| (*k, (**v).clone_data()))
+                .collect(),
             skip_filter: self.skip_filter.clone(),
+            skip_filter_mask: self.skip_filter_mask,
             skip_score: self.skip_score.clone(),
         }
     }
@@ -153,12 +179,18 @@ impl CycleState {
 
     /// Reads a value stored under a key.
     pub fn read<T: 'static>(&self, key: &'static str) -> Option<&T> {
-        self.data.iter().find(|(k, _)| *k == key).and_then(|(_, v)| (**v).as_any().downcast_ref())
+        self.data
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| (**v).as_any().downcast_ref())
     }
 
     /// Reads a value mutably.
     pub fn read_mut<T: 'static>(&mut self, key: &'static str) -> Option<&mut T> {
-        self.data.iter_mut().find(|(k, _)| *k == key).and_then(|(_, v)| (**v).as_any_mut().downcast_mut())
+        self.data
+            .iter_mut()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| (**v).as_any_mut().downcast_mut())
     }
 }
 
@@ -200,11 +232,27 @@ pub struct PostFilterResult {
 /// the kube client and by in-memory fakes for tests and benchmarks.
 pub trait ClusterApi: Send + Sync {
     /// POSTs a pods/binding.
-    fn bind(&self, namespace: String, name: String, uid: String, node: String) -> BoxFuture<'static, Result<(), String>>;
+    fn bind(
+        &self,
+        namespace: String,
+        name: String,
+        uid: String,
+        node: String,
+    ) -> BoxFuture<'static, Result<(), String>>;
     /// Binds a PersistentVolume to a claim (claimRef and volumeName).
-    fn bind_volume(&self, pv: String, namespace: String, claim: String) -> BoxFuture<'static, Result<(), String>>;
+    fn bind_volume(
+        &self,
+        pv: String,
+        namespace: String,
+        claim: String,
+    ) -> BoxFuture<'static, Result<(), String>>;
     /// Marks a claim for dynamic provisioning on a node (volume.kubernetes.io/selected-node).
-    fn select_node_for_claim(&self, namespace: String, claim: String, node: String) -> BoxFuture<'static, Result<(), String>>;
+    fn select_node_for_claim(
+        &self,
+        namespace: String,
+        claim: String,
+        node: String,
+    ) -> BoxFuture<'static, Result<(), String>>;
 }
 
 /// Every plugin has a name.
@@ -222,17 +270,34 @@ pub trait QueueSortPlugin: Plugin {
 /// Runs once per cycle before filtering; may reject the pod or narrow the nodes.
 pub trait PreFilterPlugin: Plugin {
     /// Computes the plugin's cycle state.
-    fn pre_filter(&self, state: &mut CycleState, pod: &PodInfo, snap: &Snapshot) -> (Option<PreFilterResult>, Status);
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snap: &Snapshot,
+    ) -> (Option<PreFilterResult>, Status);
     /// Whether `add_pod`/`remove_pod` are implemented (preemption and nominated pods).
     fn has_extensions(&self) -> bool {
         false
     }
     /// Updates the cycle state as if `added` ran on `node`.
-    fn add_pod(&self, _state: &mut CycleState, _pod: &PodInfo, _added: &PodInfo, _node: &NodeInfo) -> Status {
+    fn add_pod(
+        &self,
+        _state: &mut CycleState,
+        _pod: &PodInfo,
+        _added: &PodInfo,
+        _node: &NodeInfo,
+    ) -> Status {
         Status::success()
     }
     /// Updates the cycle state as if `removed` no longer ran on `node`.
-    fn remove_pod(&self, _state: &mut CycleState, _pod: &PodInfo, _removed: &PodInfo, _node: &NodeInfo) -> Status {
+    fn remove_pod(
+        &self,
+        _state: &mut CycleState,
+        _pod: &PodInfo,
+        _removed: &PodInfo,
+        _node: &NodeInfo,
+    ) -> Status {
         Status::success()
     }
 }
@@ -240,7 +305,8 @@ pub trait PreFilterPlugin: Plugin {
 /// Decides whether a pod may run on a node.
 pub trait FilterPlugin: Plugin {
     /// The verdict for one node.
-    fn filter(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo, snap: &Snapshot) -> Status;
+    fn filter(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo, snap: &Snapshot)
+        -> Status;
 }
 
 /// Runs when no node passed the filters (preemption).
@@ -259,15 +325,33 @@ pub trait PostFilterPlugin: Plugin {
 /// Runs once before scoring.
 pub trait PreScorePlugin: Plugin {
     /// Computes scoring state for the feasible nodes.
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, nodes: &[Arc<NodeInfo>], snap: &Snapshot) -> Status;
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        nodes: &[Arc<NodeInfo>],
+        snap: &Snapshot,
+    ) -> Status;
 }
 
 /// Ranks feasible nodes.
 pub trait ScorePlugin: Plugin {
     /// The raw score of one node.
-    fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo, snap: &Snapshot) -> (i64, Status);
+    fn score(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        snap: &Snapshot,
+    ) -> (i64, Status);
     /// Brings the raw scores into [0, 100] (default: leave them).
-    fn normalize(&self, _state: &CycleState, _pod: &PodInfo, _nodes: &[Arc<NodeInfo>], _scores: &mut [i64]) -> Status {
+    fn normalize(
+        &self,
+        _state: &CycleState,
+        _pod: &PodInfo,
+        _nodes: &[Arc<NodeInfo>],
+        _scores: &mut [i64],
+    ) -> Status {
         Status::success()
     }
 }
@@ -275,7 +359,8 @@ pub trait ScorePlugin: Plugin {
 /// Reserves resources when a node is chosen, and releases them on failure.
 pub trait ReservePlugin: Plugin {
     /// Reserves.
-    fn reserve(&self, state: &mut CycleState, pod: &PodInfo, node: &str, snap: &Snapshot) -> Status;
+    fn reserve(&self, state: &mut CycleState, pod: &PodInfo, node: &str, snap: &Snapshot)
+        -> Status;
     /// Releases what `reserve` took.
     fn unreserve(&self, state: &mut CycleState, pod: &PodInfo, node: &str);
 }
@@ -289,13 +374,25 @@ pub trait PermitPlugin: Plugin {
 /// Work before binding (e.g. binding volumes), done in the binding cycle.
 pub trait PreBindPlugin: Plugin {
     /// Starts the work; the future resolves to the verdict.
-    fn pre_bind(&self, state: &CycleState, pod: &PodInfo, node: &str, api: Arc<dyn ClusterApi>) -> BoxFuture<'static, Status>;
+    fn pre_bind(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &str,
+        api: Arc<dyn ClusterApi>,
+    ) -> BoxFuture<'static, Status>;
 }
 
 /// Binds the pod (the first plugin not returning Skip wins).
 pub trait BindPlugin: Plugin {
     /// Binds.
-    fn bind(&self, state: &CycleState, pod: &PodInfo, node: &str, api: Arc<dyn ClusterApi>) -> BoxFuture<'static, Status>;
+    fn bind(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &str,
+        api: Arc<dyn ClusterApi>,
+    ) -> BoxFuture<'static, Status>;
 }
 
 /// One constructed plugin and the extension points it implements.
@@ -328,7 +425,10 @@ pub struct PluginInstance {
 impl PluginInstance {
     /// An instance with no extension points yet.
     pub fn new(name: &'static str) -> Self {
-        PluginInstance { name, ..Default::default() }
+        PluginInstance {
+            name,
+            ..Default::default()
+        }
     }
 
     /// The extension points implemented, by upstream's names.

@@ -26,10 +26,14 @@ pub fn exact_requirement(sel: &LabelSelector) -> Option<(&str, &str)> {
     if sel.is_nothing() {
         return None;
     }
-    sel.requirements().iter().find_map(|r| match (r.operator(), r.values()) {
-        (Operator::Equals | Operator::DoubleEquals | Operator::In, [v]) => Some((r.key(), v.as_str())),
-        _ => None,
-    })
+    sel.requirements()
+        .iter()
+        .find_map(|r| match (r.operator(), r.values()) {
+            (Operator::Equals | Operator::DoubleEquals | Operator::In, [v]) => {
+                Some((r.key(), v.as_str()))
+            }
+            _ => None,
+        })
 }
 
 /// A pod on a node.
@@ -56,7 +60,10 @@ impl PodIndex {
     /// Indexes a pod placed on `node`.
     pub fn add(&mut self, node: &str, pod: &Arc<PodInfo>) {
         for (k, v) in &pod.labels {
-            let slot = self.by_label.entry(label_key(&pod.namespace, k, v)).or_default();
+            let slot = self
+                .by_label
+                .entry(label_key(&pod.namespace, k, v))
+                .or_default();
             slot.insert(pod.uid.clone(), (node.to_string(), pod.clone()));
         }
         for i in 0..pod.required_anti_affinity_terms.len() {
@@ -64,7 +71,10 @@ impl PodIndex {
             match term_keys(pod, i) {
                 Some(keys) => {
                     for key in keys {
-                        self.anti_terms.entry(key).or_default().insert((pod.uid.clone(), i), entry.clone());
+                        self.anti_terms
+                            .entry(key)
+                            .or_default()
+                            .insert((pod.uid.clone(), i), entry.clone());
                     }
                 }
                 None => {
@@ -107,17 +117,25 @@ impl PodIndex {
 
     /// Pods in `ns` labelled `k=v`, with their nodes.
     pub fn pods_with_label(&self, ns: &str, k: &str, v: &str) -> impl Iterator<Item = &Placed> {
-        self.by_label.get(&label_key(ns, k, v)).into_iter().flat_map(|m| m.values())
+        self.by_label
+            .get(&label_key(ns, k, v))
+            .into_iter()
+            .flat_map(|m| m.values())
     }
 
     /// Required anti-affinity terms of placed pods that may select `pod`: (node, owner, term index).
-    pub fn anti_affinity_candidates<'a>(&'a self, pod: &'a PodInfo) -> impl Iterator<Item = (&'a str, &'a Arc<PodInfo>, usize)> + 'a {
+    pub fn anti_affinity_candidates<'a>(
+        &'a self,
+        pod: &'a PodInfo,
+    ) -> impl Iterator<Item = (&'a str, &'a Arc<PodInfo>, usize)> + 'a {
         let indexed = pod
             .labels
             .iter()
             .filter_map(move |(k, v)| self.anti_terms.get(&label_key(&pod.namespace, k, v)))
             .flat_map(|m| m.iter());
-        indexed.chain(self.anti_unindexed.iter()).map(|((_, i), (node, p))| (node.as_str(), p, *i))
+        indexed
+            .chain(self.anti_unindexed.iter())
+            .map(|((_, i), (node, p))| (node.as_str(), p, *i))
     }
 }
 
@@ -129,13 +147,21 @@ mod tests {
     #[test]
     fn add_lookup_remove() {
         let mut idx = PodIndex::default();
-        let web = Arc::new(PodInfo::new(pod_labels(pod("w", "", ""), &[("app", "web")])));
-        let anti = Arc::new(PodInfo::new(crate::plugins::inter_pod_affinity::tests::anti_pod("a", "web")));
+        let web = Arc::new(PodInfo::new(pod_labels(
+            pod("w", "", ""),
+            &[("app", "web")],
+        )));
+        let anti = Arc::new(PodInfo::new(
+            crate::plugins::inter_pod_affinity::tests::anti_pod("a", "web"),
+        ));
         idx.add("n1", &web);
         idx.add("n2", &anti);
         assert_eq!(idx.pods_with_label("default", "app", "web").count(), 2);
         assert_eq!(idx.pods_with_label("other", "app", "web").count(), 0);
-        let cands: Vec<_> = idx.anti_affinity_candidates(&web).map(|(n, p, i)| (n.to_string(), p.name.clone(), i)).collect();
+        let cands: Vec<_> = idx
+            .anti_affinity_candidates(&web)
+            .map(|(n, p, i)| (n.to_string(), p.name.clone(), i))
+            .collect();
         assert_eq!(cands, vec![("n2".to_string(), "a".to_string(), 0)]);
         idx.remove(&anti);
         idx.remove(&web);

@@ -60,7 +60,10 @@ fn pick_all<T: ?Sized>(
     point: &'static str,
     get: impl Fn(&PluginInstance) -> Option<Arc<T>>,
 ) -> Result<Vec<Arc<T>>, FrameworkError> {
-    names.iter().map(|(n, _)| pick(&instances[n], point, &get)).collect()
+    names
+        .iter()
+        .map(|(n, _)| pick(&instances[n], point, &get))
+        .collect()
 }
 
 impl Framework {
@@ -68,12 +71,18 @@ impl Framework {
     pub fn new(profile: &Profile, registry: &Registry) -> Result<Framework, FrameworkError> {
         let mut instances = BTreeMap::new();
         for name in profile.candidate_names() {
-            let factory = registry.get(name.as_str()).ok_or_else(|| FrameworkError::UnknownPlugin(name.clone()))?;
+            let factory = registry
+                .get(name.as_str())
+                .ok_or_else(|| FrameworkError::UnknownPlugin(name.clone()))?;
             let args = profile.plugin_args(&name);
             let inst = factory(&args).map_err(|e| FrameworkError::BadArgs(name.clone(), e))?;
             instances.insert(name, inst);
         }
-        let implements = |name: &str, point: &str| instances.get(name).is_some_and(|i| i.extension_points().contains(&point));
+        let implements = |name: &str, point: &str| {
+            instances
+                .get(name)
+                .is_some_and(|i| i.extension_points().contains(&point))
+        };
         let resolved: ResolvedPlugins = profile.resolve(&implements);
         Self::assemble(profile, &resolved, &instances)
     }
@@ -104,10 +113,14 @@ impl Framework {
         Ok(Framework {
             profile_name: profile.scheduler_name.clone(),
             percentage_of_nodes_to_score: profile.percentage_of_nodes_to_score,
-            queue_sort: pick(&inst[&r.queue_sort[0].0], "QueueSort", |i| i.queue_sort.clone())?,
+            queue_sort: pick(&inst[&r.queue_sort[0].0], "QueueSort", |i| {
+                i.queue_sort.clone()
+            })?,
             pre_filter: pick_all(&r.pre_filter, inst, "PreFilter", |i| i.pre_filter.clone())?,
             filter: pick_all(&r.filter, inst, "Filter", |i| i.filter.clone())?,
-            post_filter: pick_all(&r.post_filter, inst, "PostFilter", |i| i.post_filter.clone())?,
+            post_filter: pick_all(&r.post_filter, inst, "PostFilter", |i| {
+                i.post_filter.clone()
+            })?,
             pre_score: pick_all(&r.pre_score, inst, "PreScore", |i| i.pre_score.clone())?,
             score,
             reserve: pick_all(&r.reserve, inst, "Reserve", |i| i.reserve.clone())?,
@@ -126,25 +139,70 @@ impl Framework {
     pub fn plugin_names(&self) -> BTreeMap<&'static str, Vec<String>> {
         let mut m = BTreeMap::new();
         m.insert("QueueSort", vec![self.queue_sort.name().to_string()]);
-        m.insert("PreFilter", self.pre_filter.iter().map(|p| p.name().to_string()).collect());
-        m.insert("Filter", self.filter.iter().map(|p| p.name().to_string()).collect());
-        m.insert("PostFilter", self.post_filter.iter().map(|p| p.name().to_string()).collect());
-        m.insert("PreScore", self.pre_score.iter().map(|p| p.name().to_string()).collect());
-        m.insert("Score", self.score.iter().map(|(p, w)| format!("{}:{w}", p.name())).collect());
-        m.insert("Reserve", self.reserve.iter().map(|p| p.name().to_string()).collect());
-        m.insert("Permit", self.permit.iter().map(|p| p.name().to_string()).collect());
-        m.insert("PreBind", self.pre_bind.iter().map(|p| p.name().to_string()).collect());
-        m.insert("Bind", self.bind.iter().map(|p| p.name().to_string()).collect());
+        m.insert(
+            "PreFilter",
+            self.pre_filter
+                .iter()
+                .map(|p| p.name().to_string())
+                .collect(),
+        );
+        m.insert(
+            "Filter",
+            self.filter.iter().map(|p| p.name().to_string()).collect(),
+        );
+        m.insert(
+            "PostFilter",
+            self.post_filter
+                .iter()
+                .map(|p| p.name().to_string())
+                .collect(),
+        );
+        m.insert(
+            "PreScore",
+            self.pre_score
+                .iter()
+                .map(|p| p.name().to_string())
+                .collect(),
+        );
+        m.insert(
+            "Score",
+            self.score
+                .iter()
+                .map(|(p, w)| format!("{}:{w}", p.name()))
+                .collect(),
+        );
+        m.insert(
+            "Reserve",
+            self.reserve.iter().map(|p| p.name().to_string()).collect(),
+        );
+        m.insert(
+            "Permit",
+            self.permit.iter().map(|p| p.name().to_string()).collect(),
+        );
+        m.insert(
+            "PreBind",
+            self.pre_bind.iter().map(|p| p.name().to_string()).collect(),
+        );
+        m.insert(
+            "Bind",
+            self.bind.iter().map(|p| p.name().to_string()).collect(),
+        );
         m
     }
 
     /// Runs PreFilter; a rejection carries the plugin's name. Results are intersected.
-    pub fn run_pre_filter(&self, state: &mut CycleState, pod: &PodInfo, snap: &Snapshot) -> (Option<PreFilterResult>, Status) {
+    pub fn run_pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snap: &Snapshot,
+    ) -> (Option<PreFilterResult>, Status) {
         let mut result: Option<BTreeSet<String>> = None;
         for p in &self.pre_filter {
             let (r, s) = p.pre_filter(state, pod, snap);
             if s.is_skip() {
                 state.skip_filter.insert(p.name());
+                state.skip_filter_mask = self.skip_mask(&state.skip_filter);
                 continue;
             }
             if !s.is_success() {
@@ -158,14 +216,37 @@ impl Framework {
             }
         }
         if result.as_ref().is_some_and(|r| r.is_empty()) {
-            let s = Status::new(Code::UnschedulableAndUnresolvable, "node(s) didn't satisfy plugin(s) [PreFilter]");
+            let s = Status::new(
+                Code::UnschedulableAndUnresolvable,
+                "node(s) didn't satisfy plugin(s) [PreFilter]",
+            );
             return (None, s);
         }
-        (Some(PreFilterResult { node_names: result }), Status::success())
+        (
+            Some(PreFilterResult { node_names: result }),
+            Status::success(),
+        )
+    }
+
+    /// Bit i set: Filter plugin i is skipped this cycle.
+    fn skip_mask(&self, skipped: &BTreeSet<&'static str>) -> u64 {
+        let mut mask = 0;
+        for (i, p) in self.filter.iter().enumerate().take(63) {
+            if skipped.contains(p.name()) {
+                mask |= 1 << i;
+            }
+        }
+        mask
     }
 
     /// Calls every PreFilter extension's AddPod.
-    pub fn run_pre_filter_add_pod(&self, state: &mut CycleState, pod: &PodInfo, added: &PodInfo, node: &NodeInfo) -> Status {
+    pub fn run_pre_filter_add_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        added: &PodInfo,
+        node: &NodeInfo,
+    ) -> Status {
         for p in &self.pre_filter {
             if !p.has_extensions() || state.skip_filter.contains(p.name()) {
                 continue;
@@ -179,7 +260,13 @@ impl Framework {
     }
 
     /// Calls every PreFilter extension's RemovePod.
-    pub fn run_pre_filter_remove_pod(&self, state: &mut CycleState, pod: &PodInfo, removed: &PodInfo, node: &NodeInfo) -> Status {
+    pub fn run_pre_filter_remove_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        removed: &PodInfo,
+        node: &NodeInfo,
+    ) -> Status {
         for p in &self.pre_filter {
             if !p.has_extensions() || state.skip_filter.contains(p.name()) {
                 continue;
@@ -193,9 +280,15 @@ impl Framework {
     }
 
     /// Runs the Filter plugins in order; the first failure wins.
-    pub fn run_filter(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo, snap: &Snapshot) -> Status {
-        for p in &self.filter {
-            if state.skip_filter.contains(p.name()) {
+    pub fn run_filter(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        snap: &Snapshot,
+    ) -> Status {
+        for (i, p) in self.filter.iter().enumerate() {
+            if state.skip_filter_mask & (1u64 << i.min(63)) != 0 {
                 continue;
             }
             let s = p.filter(state, pod, node, snap);
@@ -208,7 +301,16 @@ impl Framework {
 
     /// Upstream `RunFilterPluginsWithNominatedPods`: filters once with the pods nominated to
     /// the node (of at least the pod's priority) counted as running, then once without.
-    pub fn run_filter_with_nominated(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo, snap: &Snapshot) -> Status {
+    pub fn run_filter_with_nominated(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        snap: &Snapshot,
+    ) -> Status {
+        if snap.nominated.is_empty() {
+            return self.run_filter(state, pod, node, snap);
+        }
         let nominated: Vec<&Arc<PodInfo>> = snap
             .nominated
             .get(&node.name)
@@ -263,11 +365,20 @@ impl Framework {
             }
             reasons.extend(s.reasons);
         }
-        (last_result, Status::with_reasons(Code::Unschedulable, reasons))
+        (
+            last_result,
+            Status::with_reasons(Code::Unschedulable, reasons),
+        )
     }
 
     /// Runs PreScore; Skip removes the plugin's Score for this cycle.
-    pub fn run_pre_score(&self, state: &mut CycleState, pod: &PodInfo, nodes: &[Arc<NodeInfo>], snap: &Snapshot) -> Status {
+    pub fn run_pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        nodes: &[Arc<NodeInfo>],
+        snap: &Snapshot,
+    ) -> Status {
         for p in &self.pre_score {
             let s = p.pre_score(state, pod, nodes, snap);
             if s.is_skip() {
@@ -280,9 +391,19 @@ impl Framework {
     }
 
     /// Runs Score, NormalizeScore and weights; returns each node's total.
-    pub fn run_score(&self, state: &CycleState, pod: &PodInfo, nodes: &[Arc<NodeInfo>], snap: &Snapshot) -> Result<Vec<i64>, Status> {
-        let active: Vec<&(Arc<dyn ScorePlugin>, i64)> = self.score.iter().filter(|(p, _)| !state.skip_score.contains(p.name())).collect();
-        let parts = chunked(nodes.len(), 256, |range| -> Result<Vec<Vec<i64>>, Status> {
+    pub fn run_score(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        nodes: &[Arc<NodeInfo>],
+        snap: &Snapshot,
+    ) -> Result<Vec<i64>, Status> {
+        let active: Vec<&(Arc<dyn ScorePlugin>, i64)> = self
+            .score
+            .iter()
+            .filter(|(p, _)| !state.skip_score.contains(p.name()))
+            .collect();
+        let parts = chunked(nodes.len(), 512, |range| -> Result<Vec<Vec<i64>>, Status> {
             let mut raw = vec![Vec::with_capacity(range.len()); active.len()];
             for n in &nodes[range] {
                 for (i, (p, _)) in active.iter().enumerate() {
@@ -315,7 +436,13 @@ impl Framework {
     }
 
     /// Runs Reserve; on failure unreserves everything in reverse order.
-    pub fn run_reserve(&self, state: &mut CycleState, pod: &PodInfo, node: &str, snap: &Snapshot) -> Status {
+    pub fn run_reserve(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        node: &str,
+        snap: &Snapshot,
+    ) -> Status {
         for p in &self.reserve {
             let s = p.reserve(state, pod, node, snap);
             if !s.is_success() {
@@ -338,8 +465,14 @@ impl Framework {
         for p in &self.permit {
             let (s, _timeout) = p.permit(state, pod, node);
             if s.code == Code::Wait {
-                return Status::new(Code::Unschedulable, format!("pod {:?} rejected while waiting on permit: waiting is not supported", pod.name))
-                    .with_plugin(p.name());
+                return Status::new(
+                    Code::Unschedulable,
+                    format!(
+                        "pod {:?} rejected while waiting on permit: waiting is not supported",
+                        pod.name
+                    ),
+                )
+                .with_plugin(p.name());
             }
             if !s.is_success() {
                 return s.with_plugin(p.name());
@@ -349,18 +482,33 @@ impl Framework {
     }
 
     /// Runs PreBind then Bind (the first Bind plugin not skipping wins).
-    pub async fn run_bind_cycle(&self, state: &CycleState, pod: &PodInfo, node: &str, api: Arc<dyn ClusterApi>) -> Status {
-        let pre: Vec<_> = self.pre_bind.iter().map(|p| (p.name(), p.pre_bind(state, pod, node, api.clone()))).collect();
+    pub async fn run_bind_cycle(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &str,
+        api: Arc<dyn ClusterApi>,
+    ) -> Status {
+        let pre: Vec<_> = self
+            .pre_bind
+            .iter()
+            .map(|p| (p.name(), p.pre_bind(state, pod, node, api.clone())))
+            .collect();
         for (name, fut) in pre {
             let s = fut.await;
             if s.is_rejected() {
                 return s.with_plugin(name);
             }
             if !s.is_success() && !s.is_skip() {
-                return Status::error(format!("running PreBind plugin {name:?}: {}", s.message())).with_plugin(name);
+                return Status::error(format!("running PreBind plugin {name:?}: {}", s.message()))
+                    .with_plugin(name);
             }
         }
-        let binds: Vec<_> = self.bind.iter().map(|p| (p.name(), p.bind(state, pod, node, api.clone()))).collect();
+        let binds: Vec<_> = self
+            .bind
+            .iter()
+            .map(|p| (p.name(), p.bind(state, pod, node, api.clone())))
+            .collect();
         for (name, fut) in binds {
             let s = fut.await;
             if s.is_skip() {
@@ -369,7 +517,8 @@ impl Framework {
             if s.is_success() || s.is_rejected() {
                 return s.with_plugin(name);
             }
-            return Status::error(format!("running Bind plugin {name:?}: {}", s.message())).with_plugin(name);
+            return Status::error(format!("running Bind plugin {name:?}: {}", s.message()))
+                .with_plugin(name);
         }
         Status::error("no bind plugin bound the pod")
     }

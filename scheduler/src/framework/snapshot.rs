@@ -2,12 +2,13 @@
 //! listers plugins read): node infos, namespaces, volumes, PDBs and nominated pods.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
 
+use super::fast_hash::FastMap;
 use super::pod_index::PodIndex;
 use super::types::{Labels, NodeInfo, PodInfo};
 
@@ -48,6 +49,34 @@ pub struct Snapshot {
     pub nominated: Arc<Nominated>,
     /// The pods on nodes, indexed by label (may also hold pods of nodes not in `nodes`).
     pub pods: Arc<PodIndex>,
+    /// Topology domains per label key, computed on first use; reset when node labels change.
+    pub topology: Arc<Mutex<FastMap<String, Arc<TopologyIndex>>>>,
+}
+
+/// Which domain (value of one label key) each node is in.
+#[derive(Clone, Debug, Default)]
+pub struct TopologyIndex {
+    /// Domain id of each node of `Snapshot::nodes`; `None` when the node lacks the label.
+    pub domain_of: Vec<Option<u32>>,
+    /// Domain values by id.
+    pub domains: Vec<String>,
+}
+
+impl TopologyIndex {
+    fn build(nodes: &[Arc<NodeInfo>], key: &str) -> TopologyIndex {
+        let mut ids: FastMap<&str, u32> = FastMap::default();
+        let mut t = TopologyIndex::default();
+        for n in nodes {
+            let id = n.labels.get(key).map(|v| {
+                *ids.entry(v.as_str()).or_insert_with(|| {
+                    t.domains.push(v.clone());
+                    (t.domains.len() - 1) as u32
+                })
+            });
+            t.domain_of.push(id);
+        }
+        t
+    }
 }
 
 impl Snapshot {
@@ -75,9 +104,12 @@ impl Snapshot {
 
     /// Recomputes which nodes run pods with (anti-)affinity.
     pub fn rebuild_affinity_lists(&mut self) {
-        self.with_affinity = (0..self.nodes.len()).filter(|i| !self.nodes[*i].pods_with_affinity.is_empty()).collect();
-        self.with_required_anti_affinity =
-            (0..self.nodes.len()).filter(|i| !self.nodes[*i].pods_with_required_anti_affinity.is_empty()).collect();
+        self.with_affinity = (0..self.nodes.len())
+            .filter(|i| !self.nodes[*i].pods_with_affinity.is_empty())
+            .collect();
+        self.with_required_anti_affinity = (0..self.nodes.len())
+            .filter(|i| !self.nodes[*i].pods_with_required_anti_affinity.is_empty())
+            .collect();
     }
 
     /// Recomputes how many nodes hold each image.
@@ -89,6 +121,17 @@ impl Snapshot {
             }
         }
         self.image_nodes = Arc::new(images);
+    }
+
+    /// The topology index of a label key (cached until node labels change).
+    pub fn topology_index(&self, key: &str) -> Arc<TopologyIndex> {
+        let mut cache = self.topology.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = cache.get(key) {
+            return t.clone();
+        }
+        let t = Arc::new(TopologyIndex::build(&self.nodes, key));
+        cache.insert(key.to_string(), t.clone());
+        t
     }
 
     /// A node by name.

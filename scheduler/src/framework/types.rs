@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{
-    Container, Node, Pod, PodAffinityTerm, ResourceRequirements, Taint, Toleration, WeightedPodAffinityTerm,
+    Container, Node, Pod, PodAffinityTerm, ResourceRequirements, Taint, Toleration,
+    WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as KQuantity;
 use rkube_apimachinery::label_selector::{LabelSelector, Operator, Requirement};
@@ -102,14 +103,26 @@ impl Resource {
 
     /// Whether nothing at all is requested.
     pub fn is_zero(&self) -> bool {
-        self.milli_cpu == 0 && self.memory == 0 && self.ephemeral_storage == 0 && self.scalar.values().all(|v| *v == 0)
+        self.milli_cpu == 0
+            && self.memory == 0
+            && self.ephemeral_storage == 0
+            && self.scalar.values().all(|v| *v == 0)
     }
 }
 
 fn container_requests(c: &Container, non_zero: bool) -> Resource {
-    let mut r = Resource::from_list(c.resources.as_ref().and_then(|r: &ResourceRequirements| r.requests.as_ref()));
+    let mut r = Resource::from_list(
+        c.resources
+            .as_ref()
+            .and_then(|r: &ResourceRequirements| r.requests.as_ref()),
+    );
     if non_zero {
-        let has = |n: &str| c.resources.as_ref().and_then(|r| r.requests.as_ref()).is_some_and(|m| m.contains_key(n));
+        let has = |n: &str| {
+            c.resources
+                .as_ref()
+                .and_then(|r| r.requests.as_ref())
+                .is_some_and(|m| m.contains_key(n))
+        };
         if !has("cpu") {
             r.milli_cpu = DEFAULT_MILLI_CPU_REQUEST;
         }
@@ -124,7 +137,9 @@ fn container_requests(c: &Container, non_zero: bool) -> Resource {
 /// container (restartable init containers run alongside), plus the pod overhead. With
 /// `non_zero`, containers without a cpu/memory request count upstream's defaults.
 pub fn pod_requests(pod: &Pod, non_zero: bool) -> Resource {
-    let Some(spec) = pod.spec.as_ref() else { return Resource::default() };
+    let Some(spec) = pod.spec.as_ref() else {
+        return Resource::default();
+    };
     let mut reqs = Resource::default();
     for c in &spec.containers {
         reqs.add(&container_requests(c, non_zero));
@@ -172,15 +187,25 @@ impl HostPort {
 }
 
 fn host_ports(pod: &Pod) -> Vec<HostPort> {
-    let Some(spec) = pod.spec.as_ref() else { return Vec::new() };
-    let init_sidecars = spec.init_containers.iter().flatten().filter(|c| c.restart_policy.as_deref() == Some("Always"));
+    let Some(spec) = pod.spec.as_ref() else {
+        return Vec::new();
+    };
+    let init_sidecars = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .filter(|c| c.restart_policy.as_deref() == Some("Always"));
     spec.containers
         .iter()
         .chain(init_sidecars)
         .flat_map(|c| c.ports.iter().flatten())
         .filter(|p| p.host_port.unwrap_or(0) > 0)
         .map(|p| HostPort {
-            ip: p.host_ip.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| "0.0.0.0".into()),
+            ip: p
+                .host_ip
+                .clone()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "0.0.0.0".into()),
             protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
             port: p.host_port.unwrap_or(0),
         })
@@ -205,14 +230,19 @@ impl AffinityTerm {
     pub fn matches(&self, pod: &PodInfo, ns_labels: Option<&Labels>) -> bool {
         let ns_ok = self.namespaces.contains(&pod.namespace)
             || (!self.namespace_selector.is_nothing()
-                && self.namespace_selector.matches(ns_labels.unwrap_or(&Labels::new())));
+                && self
+                    .namespace_selector
+                    .matches(ns_labels.unwrap_or(&Labels::new())));
         ns_ok && self.selector.matches(&pod.labels)
     }
 
     fn new(owner_ns: &str, owner_labels: &Labels, t: &PodAffinityTerm) -> AffinityTerm {
         let mut selector = json_selector(t.label_selector.as_ref());
         let mut extra = Vec::new();
-        for (keys, op) in [(&t.match_label_keys, Operator::In), (&t.mismatch_label_keys, Operator::NotIn)] {
+        for (keys, op) in [
+            (&t.match_label_keys, Operator::In),
+            (&t.mismatch_label_keys, Operator::NotIn),
+        ] {
             for k in keys.iter().flatten() {
                 if let Some(v) = owner_labels.get(k) {
                     extra.extend(Requirement::new(k.clone(), op, vec![v.clone()]).ok());
@@ -227,7 +257,12 @@ impl AffinityTerm {
         if namespaces.is_empty() && t.namespace_selector.is_none() {
             namespaces.insert(owner_ns.to_string());
         }
-        AffinityTerm { namespaces, selector, topology_key: t.topology_key.clone(), namespace_selector }
+        AffinityTerm {
+            namespaces,
+            selector,
+            topology_key: t.topology_key.clone(),
+            namespace_selector,
+        }
     }
 }
 
@@ -300,31 +335,59 @@ impl PodInfo {
         let pa = affinity.and_then(|a| a.pod_affinity.as_ref());
         let paa = affinity.and_then(|a| a.pod_anti_affinity.as_ref());
         let required = |terms: Option<&Vec<PodAffinityTerm>>| -> Vec<AffinityTerm> {
-            terms.into_iter().flatten().map(|t| AffinityTerm::new(&namespace, &labels, t)).collect()
-        };
-        let preferred = |terms: Option<&Vec<WeightedPodAffinityTerm>>| -> Vec<WeightedAffinityTerm> {
             terms
                 .into_iter()
                 .flatten()
-                .map(|w| WeightedAffinityTerm { term: AffinityTerm::new(&namespace, &labels, &w.pod_affinity_term), weight: w.weight })
+                .map(|t| AffinityTerm::new(&namespace, &labels, t))
                 .collect()
         };
+        let preferred =
+            |terms: Option<&Vec<WeightedPodAffinityTerm>>| -> Vec<WeightedAffinityTerm> {
+                terms
+                    .into_iter()
+                    .flatten()
+                    .map(|w| WeightedAffinityTerm {
+                        term: AffinityTerm::new(&namespace, &labels, &w.pod_affinity_term),
+                        weight: w.weight,
+                    })
+                    .collect()
+            };
         PodInfo {
             uid: meta.uid.clone().unwrap_or_default(),
             name: meta.name.clone().unwrap_or_default(),
             node_name: spec.and_then(|s| s.node_name.clone()).unwrap_or_default(),
-            nominated_node_name: pod.status.as_ref().and_then(|s| s.nominated_node_name.clone()).unwrap_or_default(),
+            nominated_node_name: pod
+                .status
+                .as_ref()
+                .and_then(|s| s.nominated_node_name.clone())
+                .unwrap_or_default(),
             priority: spec.and_then(|s| s.priority).unwrap_or(0),
-            scheduler_name: spec.and_then(|s| s.scheduler_name.clone()).unwrap_or_else(|| "default-scheduler".into()),
+            scheduler_name: spec
+                .and_then(|s| s.scheduler_name.clone())
+                .unwrap_or_else(|| "default-scheduler".into()),
             requests: pod_requests(&pod, false),
             non_zero_requests: pod_requests(&pod, true),
-            required_affinity_terms: required(pa.and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref())),
-            required_anti_affinity_terms: required(paa.and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref())),
-            preferred_affinity_terms: preferred(pa.and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_ref())),
-            preferred_anti_affinity_terms: preferred(paa.and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_ref())),
+            required_affinity_terms: required(pa.and_then(|a| {
+                a.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })),
+            required_anti_affinity_terms: required(paa.and_then(|a| {
+                a.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })),
+            preferred_affinity_terms: preferred(pa.and_then(|a| {
+                a.preferred_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })),
+            preferred_anti_affinity_terms: preferred(paa.and_then(|a| {
+                a.preferred_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })),
             host_ports: host_ports(&pod),
             terminating: meta.deletion_timestamp.is_some(),
-            gated: spec.and_then(|s| s.scheduling_gates.as_ref()).is_some_and(|g| !g.is_empty()),
+            gated: spec
+                .and_then(|s| s.scheduling_gates.as_ref())
+                .is_some_and(|g| !g.is_empty()),
             namespace,
             labels,
             pod: Arc::new(pod),
@@ -346,13 +409,29 @@ impl PodInfo {
 
     /// spec.tolerations.
     pub fn tolerations(&self) -> &[Toleration] {
-        self.pod.spec.as_ref().and_then(|s| s.tolerations.as_deref()).unwrap_or(&[])
+        self.pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.tolerations.as_deref())
+            .unwrap_or(&[])
     }
 
     /// status.startTime in seconds since the epoch (upstream `GetPodStartTime`), else creation.
     pub fn start_time(&self) -> i64 {
-        let st = self.pod.status.as_ref().and_then(|s| s.start_time.as_ref()).map(|t| t.0.as_second());
-        st.or_else(|| self.pod.metadata.creation_timestamp.as_ref().map(|t| t.0.as_second())).unwrap_or(0)
+        let st = self
+            .pod
+            .status
+            .as_ref()
+            .and_then(|s| s.start_time.as_ref())
+            .map(|t| t.0.as_second());
+        st.or_else(|| {
+            self.pod
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|t| t.0.as_second())
+        })
+        .unwrap_or(0)
     }
 }
 
@@ -401,15 +480,28 @@ impl NodeInfo {
     pub fn set_node(&mut self, node: Node) {
         self.name = node.metadata.name.clone().unwrap_or_default();
         self.labels = node.metadata.labels.clone().unwrap_or_default();
-        self.taints = node.spec.as_ref().and_then(|s| s.taints.clone()).unwrap_or_default();
-        self.unschedulable = node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false);
+        self.taints = node
+            .spec
+            .as_ref()
+            .and_then(|s| s.taints.clone())
+            .unwrap_or_default();
+        self.unschedulable = node
+            .spec
+            .as_ref()
+            .and_then(|s| s.unschedulable)
+            .unwrap_or(false);
         let status = node.status.as_ref();
         self.allocatable = Resource::from_list(status.and_then(|s| s.allocatable.as_ref()));
         self.images = status
             .and_then(|s| s.images.as_ref())
             .into_iter()
             .flatten()
-            .flat_map(|img| img.names.iter().flatten().map(move |n| (n.clone(), img.size_bytes.unwrap_or(0))))
+            .flat_map(|img| {
+                img.names
+                    .iter()
+                    .flatten()
+                    .map(move |n| (n.clone(), img.size_bytes.unwrap_or(0)))
+            })
             .collect();
         self.node = Some(Arc::new(node));
     }
@@ -431,10 +523,13 @@ impl NodeInfo {
 
     /// Removes a pod by uid; false when it was not there.
     pub fn remove_pod(&mut self, uid: &str) -> bool {
-        let Some(i) = self.pods.iter().position(|p| p.uid == uid) else { return false };
+        let Some(i) = self.pods.iter().position(|p| p.uid == uid) else {
+            return false;
+        };
         let pod = self.pods.swap_remove(i);
         self.pods_with_affinity.retain(|p| p.uid != uid);
-        self.pods_with_required_anti_affinity.retain(|p| p.uid != uid);
+        self.pods_with_required_anti_affinity
+            .retain(|p| p.uid != uid);
         self.requested.sub(&pod.requests);
         self.non_zero_requested.milli_cpu -= pod.non_zero_requests.milli_cpu;
         self.non_zero_requested.memory -= pod.non_zero_requests.memory;
@@ -463,22 +558,42 @@ pub mod fixtures {
         let mut labels = Labels::new();
         labels.insert("kubernetes.io/hostname".into(), name.into());
         Node {
-            metadata: ObjectMeta { name: Some(name.into()), labels: Some(labels), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                labels: Some(labels),
+                ..Default::default()
+            },
             spec: Some(NodeSpec::default()),
-            status: Some(NodeStatus { allocatable: Some(alloc.clone()), capacity: Some(alloc), ..Default::default() }),
+            status: Some(NodeStatus {
+                allocatable: Some(alloc.clone()),
+                capacity: Some(alloc),
+                ..Default::default()
+            }),
         }
     }
 
     /// Adds a label to a node.
     pub fn label(mut n: Node, k: &str, v: &str) -> Node {
-        n.metadata.labels.get_or_insert_with(Default::default).insert(k.into(), v.into());
+        n.metadata
+            .labels
+            .get_or_insert_with(Default::default)
+            .insert(k.into(), v.into());
         n
     }
 
     /// Adds a taint to a node.
     pub fn taint(mut n: Node, key: &str, value: &str, effect: &str) -> Node {
-        let t = Taint { key: key.into(), value: Some(value.into()).filter(|v: &String| !v.is_empty()), effect: effect.into(), time_added: None };
-        n.spec.get_or_insert_with(Default::default).taints.get_or_insert_with(Vec::new).push(t);
+        let t = Taint {
+            key: key.into(),
+            value: Some(value.into()).filter(|v: &String| !v.is_empty()),
+            effect: effect.into(),
+            time_added: None,
+        };
+        n.spec
+            .get_or_insert_with(Default::default)
+            .taints
+            .get_or_insert_with(Vec::new)
+            .push(t);
         n
     }
 
@@ -502,7 +617,10 @@ pub mod fixtures {
                 containers: vec![Container {
                     name: "c".into(),
                     image: Some("nginx".into()),
-                    resources: Some(ResourceRequirements { requests: Some(req), ..Default::default() }),
+                    resources: Some(ResourceRequirements {
+                        requests: Some(req),
+                        ..Default::default()
+                    }),
                     ..Default::default()
                 }],
                 ..Default::default()
@@ -523,7 +641,11 @@ pub mod fixtures {
     /// Adds a host port to the pod's first container.
     pub fn host_port(mut p: Pod, port: i32) -> Pod {
         let c = &mut p.spec.as_mut().unwrap().containers[0];
-        c.ports.get_or_insert_with(Vec::new).push(ContainerPort { container_port: port, host_port: Some(port), ..Default::default() });
+        c.ports.get_or_insert_with(Vec::new).push(ContainerPort {
+            container_port: port,
+            host_port: Some(port),
+            ..Default::default()
+        });
         p
     }
 
@@ -558,7 +680,13 @@ mod tests {
     fn requests_sum_containers_and_max_init() {
         let mut p = pod("a", "500m", "1Gi");
         let mut init = p.spec.as_ref().unwrap().containers[0].clone();
-        init.resources.as_mut().unwrap().requests.as_mut().unwrap().insert("cpu".into(), KQuantity("2".into()));
+        init.resources
+            .as_mut()
+            .unwrap()
+            .requests
+            .as_mut()
+            .unwrap()
+            .insert("cpu".into(), KQuantity("2".into()));
         p.spec.as_mut().unwrap().init_containers = Some(vec![init]);
         let r = pod_requests(&p, false);
         assert_eq!(r.milli_cpu, 2000);
@@ -575,7 +703,10 @@ mod tests {
 
     #[test]
     fn node_info_accounting() {
-        let mut ni = node_info(node("n", "4", "8Gi"), vec![host_port(pod("a", "1", "1Gi"), 80)]);
+        let mut ni = node_info(
+            node("n", "4", "8Gi"),
+            vec![host_port(pod("a", "1", "1Gi"), 80)],
+        );
         assert_eq!(ni.allocatable.milli_cpu, 4000);
         assert_eq!(ni.allocatable.allowed_pod_number, 110);
         assert_eq!(ni.requested.milli_cpu, 1000);
@@ -587,9 +718,21 @@ mod tests {
 
     #[test]
     fn host_port_conflicts() {
-        let a = HostPort { ip: "0.0.0.0".into(), protocol: "TCP".into(), port: 80 };
-        let b = HostPort { ip: "10.0.0.1".into(), protocol: "TCP".into(), port: 80 };
-        let c = HostPort { ip: "10.0.0.1".into(), protocol: "UDP".into(), port: 80 };
+        let a = HostPort {
+            ip: "0.0.0.0".into(),
+            protocol: "TCP".into(),
+            port: 80,
+        };
+        let b = HostPort {
+            ip: "10.0.0.1".into(),
+            protocol: "TCP".into(),
+            port: 80,
+        };
+        let c = HostPort {
+            ip: "10.0.0.1".into(),
+            protocol: "UDP".into(),
+            port: 80,
+        };
         assert!(a.conflicts(&b));
         assert!(!b.conflicts(&c));
     }

@@ -34,7 +34,13 @@ impl Plugin for BalancedAllocation {
 }
 
 impl PreScorePlugin for BalancedAllocation {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _nodes: &[Arc<NodeInfo>], _snap: &Snapshot) -> Status {
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        _nodes: &[Arc<NodeInfo>],
+        _snap: &Snapshot,
+    ) -> Status {
         let reqs = pod_request_list(pod, &self.resources, true);
         if reqs.iter().all(|r| *r == 0) {
             return Status::skip();
@@ -45,7 +51,13 @@ impl PreScorePlugin for BalancedAllocation {
 }
 
 impl ScorePlugin for BalancedAllocation {
-    fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo, _snap: &Snapshot) -> (i64, Status) {
+    fn score(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        _snap: &Snapshot,
+    ) -> (i64, Status) {
         let computed;
         let reqs = match state.read::<Vec<i64>>(STATE_KEY) {
             Some(r) => r,
@@ -64,7 +76,9 @@ pub fn new(args: &serde_json::Value) -> Result<PluginInstance, String> {
     let resources = if args.is_null() {
         default_resources()
     } else {
-        serde_json::from_value::<BalancedArgs>(args.clone()).map_err(|e| e.to_string())?.resources
+        serde_json::from_value::<BalancedArgs>(args.clone())
+            .map_err(|e| e.to_string())?
+            .resources
     };
     let p = Arc::new(BalancedAllocation { resources });
     let mut i = PluginInstance::new(NAME);
@@ -80,7 +94,9 @@ mod tests {
 
     #[test]
     fn balanced_node_preferred_and_best_effort_skipped() {
-        let pl = BalancedAllocation { resources: default_resources() };
+        let pl = BalancedAllocation {
+            resources: default_resources(),
+        };
         let cpu_heavy = node_info(node("a", "4", "8Gi"), vec![pod("x", "3", "1Gi")]);
         let even = node_info(node("b", "4", "8Gi"), vec![pod("y", "2", "4Gi")]);
         let p = PodInfo::new(pod("p", "1", "2Gi"));
@@ -89,6 +105,8 @@ mod tests {
         assert!(pl.pre_score(&mut s, &p, &[], &snap).is_success());
         assert!(pl.score(&s, &p, &even, &snap).0 > pl.score(&s, &p, &cpu_heavy, &snap).0);
         let be = PodInfo::new(pod("be", "", ""));
-        assert!(pl.pre_score(&mut CycleState::default(), &be, &[], &snap).is_skip());
+        assert!(pl
+            .pre_score(&mut CycleState::default(), &be, &[], &snap)
+            .is_skip());
     }
 }

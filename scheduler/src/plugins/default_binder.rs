@@ -5,7 +5,9 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 
-use crate::framework::interface::{BindPlugin, ClusterApi, CycleState, Plugin, PluginInstance, Status};
+use crate::framework::interface::{
+    BindPlugin, ClusterApi, CycleState, Plugin, PluginInstance, Status,
+};
 use crate::framework::types::PodInfo;
 
 /// The plugin's name.
@@ -21,8 +23,19 @@ impl Plugin for DefaultBinder {
 }
 
 impl BindPlugin for DefaultBinder {
-    fn bind(&self, _s: &CycleState, pod: &PodInfo, node: &str, api: Arc<dyn ClusterApi>) -> BoxFuture<'static, Status> {
-        let fut = api.bind(pod.namespace.clone(), pod.name.clone(), pod.uid.clone(), node.to_string());
+    fn bind(
+        &self,
+        _s: &CycleState,
+        pod: &PodInfo,
+        node: &str,
+        api: Arc<dyn ClusterApi>,
+    ) -> BoxFuture<'static, Status> {
+        let fut = api.bind(
+            pod.namespace.clone(),
+            pod.name.clone(),
+            pod.uid.clone(),
+            node.to_string(),
+        );
         async move {
             match fut.await {
                 Ok(()) => Status::success(),

@@ -1,16 +1,24 @@
 //! Matching helpers shared by several plugins: tolerations against taints, and node
 //! selector terms (node affinity, PV node affinity, nodeSelector).
 
-use k8s_openapi::api::core::v1::{NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Taint, Toleration};
+use k8s_openapi::api::core::v1::{
+    NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Taint, Toleration,
+};
 
 use crate::framework::types::{Labels, NodeInfo, PodInfo};
 
 /// Upstream `Toleration.ToleratesTaint`.
 pub fn tolerates(t: &Toleration, taint: &Taint) -> bool {
-    if t.effect.as_deref().is_some_and(|e| !e.is_empty() && e != taint.effect) {
+    if t.effect
+        .as_deref()
+        .is_some_and(|e| !e.is_empty() && e != taint.effect)
+    {
         return false;
     }
-    if t.key.as_deref().is_some_and(|k| !k.is_empty() && k != taint.key) {
+    if t.key
+        .as_deref()
+        .is_some_and(|k| !k.is_empty() && k != taint.key)
+    {
         return false;
     }
     match t.operator.as_deref().unwrap_or("") {
@@ -26,7 +34,10 @@ pub fn find_untolerated_taint<'a>(
     tolerations: &[Toleration],
     include: impl Fn(&Taint) -> bool,
 ) -> Option<&'a Taint> {
-    taints.iter().filter(|t| include(t)).find(|taint| !tolerations.iter().any(|t| tolerates(t, taint)))
+    taints
+        .iter()
+        .filter(|t| include(t))
+        .find(|taint| !tolerations.iter().any(|t| tolerates(t, taint)))
 }
 
 fn requirement_matches(r: &NodeSelectorRequirement, value: Option<&str>) -> bool {
@@ -37,7 +48,10 @@ fn requirement_matches(r: &NodeSelectorRequirement, value: Option<&str>) -> bool
         "Exists" => value.is_some(),
         "DoesNotExist" => value.is_none(),
         "Gt" | "Lt" => {
-            let (Some(v), Some(bound)) = (value.and_then(|v| v.parse::<i64>().ok()), values.first().and_then(|b| b.parse::<i64>().ok())) else {
+            let (Some(v), Some(bound)) = (
+                value.and_then(|v| v.parse::<i64>().ok()),
+                values.first().and_then(|b| b.parse::<i64>().ok()),
+            ) else {
                 return false;
             };
             if r.operator == "Gt" {
@@ -57,13 +71,19 @@ pub fn term_matches(term: &NodeSelectorTerm, labels: &Labels, node_name: &str) -
     if exprs.is_empty() && fields.is_empty() {
         return false;
     }
-    exprs.iter().all(|r| requirement_matches(r, labels.get(&r.key).map(String::as_str)))
-        && fields.iter().all(|r| r.key == "metadata.name" && requirement_matches(r, Some(node_name)))
+    exprs
+        .iter()
+        .all(|r| requirement_matches(r, labels.get(&r.key).map(String::as_str)))
+        && fields
+            .iter()
+            .all(|r| r.key == "metadata.name" && requirement_matches(r, Some(node_name)))
 }
 
 /// Whether any term of a node selector matches (upstream `NodeSelector.Match`).
 pub fn node_selector_matches(sel: &NodeSelector, labels: &Labels, node_name: &str) -> bool {
-    sel.node_selector_terms.iter().any(|t| term_matches(t, labels, node_name))
+    sel.node_selector_terms
+        .iter()
+        .any(|t| term_matches(t, labels, node_name))
 }
 
 /// Upstream `RequiredNodeAffinity.Match`: spec.nodeSelector and the required node affinity.
@@ -78,7 +98,10 @@ pub fn required_node_affinity_matches(pod: &PodInfo, node: &NodeInfo) -> bool {
     let required = spec
         .and_then(|s| s.affinity.as_ref())
         .and_then(|a| a.node_affinity.as_ref())
-        .and_then(|na| na.required_during_scheduling_ignored_during_execution.as_ref());
+        .and_then(|na| {
+            na.required_during_scheduling_ignored_during_execution
+                .as_ref()
+        });
     required.is_none_or(|sel| node_selector_matches(sel, &node.labels, &node.name))
 }
 
@@ -87,7 +110,12 @@ mod tests {
     use super::*;
 
     fn taint(key: &str, value: &str, effect: &str) -> Taint {
-        Taint { key: key.into(), value: Some(value.into()), effect: effect.into(), time_added: None }
+        Taint {
+            key: key.into(),
+            value: Some(value.into()),
+            effect: effect.into(),
+            time_added: None,
+        }
     }
 
     fn tol(key: &str, op: &str, value: &str, effect: &str) -> Toleration {
@@ -103,27 +131,61 @@ mod tests {
     #[test]
     fn toleration_matching() {
         let t = taint("node-role.kubernetes.io/master", "", "NoSchedule");
-        assert!(tolerates(&tol("node-role.kubernetes.io/master", "Exists", "", "NoSchedule"), &t));
+        assert!(tolerates(
+            &tol("node-role.kubernetes.io/master", "Exists", "", "NoSchedule"),
+            &t
+        ));
         assert!(tolerates(&tol("", "Exists", "", ""), &t));
         assert!(!tolerates(&tol("other", "Exists", "", ""), &t));
-        assert!(!tolerates(&tol("node-role.kubernetes.io/master", "Equal", "x", ""), &t));
-        assert!(!tolerates(&tol("node-role.kubernetes.io/master", "Exists", "", "NoExecute"), &t));
+        assert!(!tolerates(
+            &tol("node-role.kubernetes.io/master", "Equal", "x", ""),
+            &t
+        ));
+        assert!(!tolerates(
+            &tol("node-role.kubernetes.io/master", "Exists", "", "NoExecute"),
+            &t
+        ));
     }
 
     #[test]
     fn selector_terms() {
-        let labels: Labels = [("zone".to_string(), "a".to_string()), ("gen".to_string(), "5".to_string())].into();
+        let labels: Labels = [
+            ("zone".to_string(), "a".to_string()),
+            ("gen".to_string(), "5".to_string()),
+        ]
+        .into();
         let req = |k: &str, op: &str, v: &[&str]| NodeSelectorRequirement {
             key: k.into(),
             operator: op.into(),
             values: Some(v.iter().map(|s| s.to_string()).collect()),
         };
-        let term = |r: Vec<NodeSelectorRequirement>| NodeSelectorTerm { match_expressions: Some(r), match_fields: None };
-        assert!(term_matches(&term(vec![req("zone", "In", &["a", "b"])]), &labels, "n"));
-        assert!(!term_matches(&term(vec![req("zone", "NotIn", &["a"])]), &labels, "n"));
-        assert!(term_matches(&term(vec![req("gen", "Gt", &["4"]), req("x", "DoesNotExist", &[])]), &labels, "n"));
+        let term = |r: Vec<NodeSelectorRequirement>| NodeSelectorTerm {
+            match_expressions: Some(r),
+            match_fields: None,
+        };
+        assert!(term_matches(
+            &term(vec![req("zone", "In", &["a", "b"])]),
+            &labels,
+            "n"
+        ));
+        assert!(!term_matches(
+            &term(vec![req("zone", "NotIn", &["a"])]),
+            &labels,
+            "n"
+        ));
+        assert!(term_matches(
+            &term(vec![
+                req("gen", "Gt", &["4"]),
+                req("x", "DoesNotExist", &[])
+            ]),
+            &labels,
+            "n"
+        ));
         assert!(!term_matches(&term(vec![]), &labels, "n"));
-        let f = NodeSelectorTerm { match_expressions: None, match_fields: Some(vec![req("metadata.name", "In", &["n"])]) };
+        let f = NodeSelectorTerm {
+            match_expressions: None,
+            match_fields: Some(vec![req("metadata.name", "In", &["n"])]),
+        };
         assert!(term_matches(&f, &labels, "n"));
         assert!(!term_matches(&f, &labels, "m"));
     }

@@ -33,12 +33,26 @@ pub fn normalized_image_name(name: &str) -> String {
 }
 
 fn images(pod: &PodInfo) -> Vec<String> {
-    let Some(spec) = pod.pod.spec.as_ref() else { return Vec::new() };
-    spec.init_containers.iter().flatten().chain(&spec.containers).filter_map(|c| c.image.as_deref()).map(normalized_image_name).collect()
+    let Some(spec) = pod.pod.spec.as_ref() else {
+        return Vec::new();
+    };
+    spec.init_containers
+        .iter()
+        .flatten()
+        .chain(&spec.containers)
+        .filter_map(|c| c.image.as_deref())
+        .map(normalized_image_name)
+        .collect()
 }
 
 impl ScorePlugin for ImageLocality {
-    fn score(&self, _s: &CycleState, pod: &PodInfo, node: &NodeInfo, snap: &Snapshot) -> (i64, Status) {
+    fn score(
+        &self,
+        _s: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        snap: &Snapshot,
+    ) -> (i64, Status) {
         let imgs = images(pod);
         let total_nodes = snap.len().max(1) as f64;
         let mut sum = 0i64;
@@ -50,7 +64,10 @@ impl ScorePlugin for ImageLocality {
         }
         let max_threshold = MAX_CONTAINER_THRESHOLD * imgs.len().max(1) as i64;
         let clamped = sum.clamp(MIN_THRESHOLD, max_threshold);
-        (MAX_NODE_SCORE * (clamped - MIN_THRESHOLD) / (max_threshold - MIN_THRESHOLD), Status::success())
+        (
+            MAX_NODE_SCORE * (clamped - MIN_THRESHOLD) / (max_threshold - MIN_THRESHOLD),
+            Status::success(),
+        )
     }
 }
 
@@ -70,16 +87,24 @@ mod tests {
     #[test]
     fn names() {
         assert_eq!(normalized_image_name("nginx"), "nginx:latest");
-        assert_eq!(normalized_image_name("localhost:5000/nginx"), "localhost:5000/nginx:latest");
+        assert_eq!(
+            normalized_image_name("localhost:5000/nginx"),
+            "localhost:5000/nginx:latest"
+        );
         assert_eq!(normalized_image_name("nginx:1.25"), "nginx:1.25");
     }
 
     #[test]
     fn node_with_image_scores_higher() {
         let mut with = node("a", "1", "1Gi");
-        with.status.as_mut().unwrap().images =
-            Some(vec![ContainerImage { names: Some(vec!["nginx:latest".into()]), size_bytes: Some(500 * MB) }]);
-        let snap = Snapshot::from_nodes(vec![node_info(with, vec![]), node_info(node("b", "1", "1Gi"), vec![])]);
+        with.status.as_mut().unwrap().images = Some(vec![ContainerImage {
+            names: Some(vec!["nginx:latest".into()]),
+            size_bytes: Some(500 * MB),
+        }]);
+        let snap = Snapshot::from_nodes(vec![
+            node_info(with, vec![]),
+            node_info(node("b", "1", "1Gi"), vec![]),
+        ]);
         let p = PodInfo::new(pod("p", "", ""));
         let s = CycleState::default();
         let a = ImageLocality.score(&s, &p, &snap.nodes[0], &snap).0;

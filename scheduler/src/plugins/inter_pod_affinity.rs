@@ -21,7 +21,8 @@ pub const ERR_AFFINITY: &str = "node(s) didn't match pod affinity rules";
 /// Upstream's reason when the pod's anti-affinity is not met.
 pub const ERR_ANTI_AFFINITY: &str = "node(s) didn't match pod anti-affinity rules";
 /// Upstream's reason when an existing pod's anti-affinity forbids the node.
-pub const ERR_EXISTING_ANTI_AFFINITY: &str = "node(s) didn't satisfy existing pods anti-affinity rules";
+pub const ERR_EXISTING_ANTI_AFFINITY: &str =
+    "node(s) didn't satisfy existing pods anti-affinity rules";
 const PRE_FILTER_KEY: &str = "PreFilterInterPodAffinity";
 const PRE_SCORE_KEY: &str = "PreScoreInterPodAffinity";
 
@@ -73,7 +74,10 @@ fn one() -> i64 {
 
 impl Default for Args {
     fn default() -> Self {
-        Args { hard_pod_affinity_weight: 1, ignore_preferred_terms_of_existing_pods: false }
+        Args {
+            hard_pod_affinity_weight: 1,
+            ignore_preferred_terms_of_existing_pods: false,
+        }
     }
 }
 
@@ -148,14 +152,25 @@ impl PreFilterState {
 }
 
 impl PreFilterPlugin for InterPodAffinity {
-    fn pre_filter(&self, state: &mut CycleState, pod: &PodInfo, snap: &Snapshot) -> (Option<PreFilterResult>, Status) {
-        if pod.required_affinity_terms.is_empty() && pod.required_anti_affinity_terms.is_empty() && snap.with_required_anti_affinity.is_empty() {
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snap: &Snapshot,
+    ) -> (Option<PreFilterResult>, Status) {
+        if pod.required_affinity_terms.is_empty()
+            && pod.required_anti_affinity_terms.is_empty()
+            && snap.with_required_anti_affinity.is_empty()
+        {
             return (None, Status::skip());
         }
         let mut s = PreFilterState {
             affinity_terms: merge_namespaces(&pod.required_affinity_terms, snap),
             anti_affinity_terms: merge_namespaces(&pod.required_anti_affinity_terms, snap),
-            namespace_labels: snap.namespace_labels(&pod.namespace).cloned().unwrap_or_default(),
+            namespace_labels: snap
+                .namespace_labels(&pod.namespace)
+                .cloned()
+                .unwrap_or_default(),
             ..Default::default()
         };
         count_existing_anti_affinity(&mut s, pod, snap);
@@ -171,7 +186,13 @@ impl PreFilterPlugin for InterPodAffinity {
         true
     }
 
-    fn add_pod(&self, state: &mut CycleState, pod: &PodInfo, added: &PodInfo, node: &NodeInfo) -> Status {
+    fn add_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        added: &PodInfo,
+        node: &NodeInfo,
+    ) -> Status {
         match state.read_mut::<PreFilterState>(PRE_FILTER_KEY) {
             Some(s) => {
                 s.update_with_pod(pod, added, node, 1);
@@ -181,7 +202,13 @@ impl PreFilterPlugin for InterPodAffinity {
         }
     }
 
-    fn remove_pod(&self, state: &mut CycleState, pod: &PodInfo, removed: &PodInfo, node: &NodeInfo) -> Status {
+    fn remove_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        removed: &PodInfo,
+        node: &NodeInfo,
+    ) -> Status {
         match state.read_mut::<PreFilterState>(PRE_FILTER_KEY) {
             Some(s) => {
                 s.update_with_pod(pod, removed, node, -1);
@@ -206,17 +233,27 @@ fn satisfies_affinity(s: &PreFilterState, pod: &PodInfo, node: &NodeInfo) -> boo
 
 fn satisfies_anti_affinity(s: &PreFilterState, node: &NodeInfo) -> bool {
     s.anti_affinity.is_empty()
-        || !s.anti_affinity_terms.iter().any(|t| node.labels.get(&t.topology_key).is_some_and(|v| count(&s.anti_affinity, &t.topology_key, v) > 0))
+        || !s.anti_affinity_terms.iter().any(|t| {
+            node.labels
+                .get(&t.topology_key)
+                .is_some_and(|v| count(&s.anti_affinity, &t.topology_key, v) > 0)
+        })
 }
 
 fn satisfies_existing_anti_affinity(s: &PreFilterState, node: &NodeInfo) -> bool {
-    s.existing_anti_affinity.is_empty() || !node.labels.iter().any(|(k, v)| count(&s.existing_anti_affinity, k, v) > 0)
+    s.existing_anti_affinity.is_empty()
+        || !node
+            .labels
+            .iter()
+            .any(|(k, v)| count(&s.existing_anti_affinity, k, v) > 0)
 }
 
 /// Existing pods' required anti-affinity terms that select the incoming pod.
 fn count_existing_anti_affinity(s: &mut PreFilterState, pod: &PodInfo, snap: &Snapshot) {
     for (node_name, existing, i) in snap.pods.anti_affinity_candidates(pod) {
-        let Some(node) = snap.get(node_name) else { continue };
+        let Some(node) = snap.get(node_name) else {
+            continue;
+        };
         let t = &existing.required_anti_affinity_terms[i];
         if t.matches(pod, Some(&s.namespace_labels)) {
             bump(&mut s.existing_anti_affinity, node, &t.topology_key, 1);
@@ -241,11 +278,18 @@ fn count_incoming_indexed(s: &mut PreFilterState, snap: &Snapshot) -> (Vec<usize
             }
         }
     }
-    let Some(first) = s.affinity_terms.first() else { return (scan_anti, false) };
-    let Some((k, v)) = exact_requirement(&first.selector) else { return (scan_anti, true) };
+    let Some(first) = s.affinity_terms.first() else {
+        return (scan_anti, false);
+    };
+    let Some((k, v)) = exact_requirement(&first.selector) else {
+        return (scan_anti, true);
+    };
     for ns in &first.namespaces {
         for (node_name, p) in snap.pods.pods_with_label(ns, k, v) {
-            if let Some(node) = snap.get(node_name).filter(|_| matches_all(&s.affinity_terms, p)) {
+            if let Some(node) = snap
+                .get(node_name)
+                .filter(|_| matches_all(&s.affinity_terms, p))
+            {
                 for t in &s.affinity_terms {
                     bump(&mut s.affinity, node, &t.topology_key, 1);
                 }
@@ -283,7 +327,13 @@ fn scan_incoming(s: &mut PreFilterState, snap: &Snapshot, anti: &[usize], affini
 }
 
 impl FilterPlugin for InterPodAffinity {
-    fn filter(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo, _snap: &Snapshot) -> Status {
+    fn filter(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        _snap: &Snapshot,
+    ) -> Status {
         let Some(s) = state.read::<PreFilterState>(PRE_FILTER_KEY) else {
             return Status::error("reading PreFilterInterPodAffinity from cycle state");
         };
@@ -300,15 +350,32 @@ impl FilterPlugin for InterPodAffinity {
     }
 }
 
-fn process_term(m: &mut TopologyCounts, t: &AffinityTerm, weight: i64, pod: &PodInfo, ns: Option<&Labels>, node: &NodeInfo) {
+fn process_term(
+    m: &mut TopologyCounts,
+    t: &AffinityTerm,
+    weight: i64,
+    pod: &PodInfo,
+    ns: Option<&Labels>,
+    node: &NodeInfo,
+) {
     if t.matches(pod, ns) {
         if let Some(v) = node.labels.get(&t.topology_key) {
-            *m.entry(t.topology_key.clone()).or_default().entry(v.clone()).or_default() += weight;
+            *m.entry(t.topology_key.clone())
+                .or_default()
+                .entry(v.clone())
+                .or_default() += weight;
         }
     }
 }
 
-fn process_weighted(m: &mut TopologyCounts, terms: &[WeightedAffinityTerm], sign: i64, pod: &PodInfo, ns: Option<&Labels>, node: &NodeInfo) {
+fn process_weighted(
+    m: &mut TopologyCounts,
+    terms: &[WeightedAffinityTerm],
+    sign: i64,
+    pod: &PodInfo,
+    ns: Option<&Labels>,
+    node: &NodeInfo,
+) {
     for w in terms {
         process_term(m, &w.term, i64::from(w.weight) * sign, pod, ns, node);
     }
@@ -322,30 +389,71 @@ struct Incoming<'a> {
 }
 
 impl InterPodAffinity {
-    fn process_existing(&self, m: &mut TopologyCounts, inc: &Incoming, existing: &PodInfo, node: &NodeInfo) {
+    fn process_existing(
+        &self,
+        m: &mut TopologyCounts,
+        inc: &Incoming,
+        existing: &PodInfo,
+        node: &NodeInfo,
+    ) {
         process_weighted(m, &inc.preferred, 1, existing, None, node);
         process_weighted(m, &inc.preferred_anti, -1, existing, None, node);
         if self.args.hard_pod_affinity_weight > 0 && !node.labels.is_empty() {
             for t in &existing.required_affinity_terms {
-                process_term(m, t, self.args.hard_pod_affinity_weight, inc.pod, Some(&inc.ns_labels), node);
+                process_term(
+                    m,
+                    t,
+                    self.args.hard_pod_affinity_weight,
+                    inc.pod,
+                    Some(&inc.ns_labels),
+                    node,
+                );
             }
         }
-        process_weighted(m, &existing.preferred_affinity_terms, 1, inc.pod, Some(&inc.ns_labels), node);
-        process_weighted(m, &existing.preferred_anti_affinity_terms, -1, inc.pod, Some(&inc.ns_labels), node);
+        process_weighted(
+            m,
+            &existing.preferred_affinity_terms,
+            1,
+            inc.pod,
+            Some(&inc.ns_labels),
+            node,
+        );
+        process_weighted(
+            m,
+            &existing.preferred_anti_affinity_terms,
+            -1,
+            inc.pod,
+            Some(&inc.ns_labels),
+            node,
+        );
     }
 }
 
 fn merge_weighted(terms: &[WeightedAffinityTerm], snap: &Snapshot) -> Vec<WeightedAffinityTerm> {
     let plain: Vec<AffinityTerm> = terms.iter().map(|w| w.term.clone()).collect();
-    merge_namespaces(&plain, snap).into_iter().zip(terms).map(|(term, w)| WeightedAffinityTerm { term, weight: w.weight }).collect()
+    merge_namespaces(&plain, snap)
+        .into_iter()
+        .zip(terms)
+        .map(|(term, w)| WeightedAffinityTerm {
+            term,
+            weight: w.weight,
+        })
+        .collect()
 }
 
 impl PreScorePlugin for InterPodAffinity {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, nodes: &[Arc<NodeInfo>], snap: &Snapshot) -> Status {
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        nodes: &[Arc<NodeInfo>],
+        snap: &Snapshot,
+    ) -> Status {
         if nodes.is_empty() {
             return Status::skip();
         }
-        let has_constraints = !pod.preferred_affinity_terms.is_empty() || !pod.preferred_anti_affinity_terms.is_empty();
+        let has_constraints = !pod.preferred_affinity_terms.is_empty()
+            || !pod.preferred_anti_affinity_terms.is_empty();
         if self.args.ignore_preferred_terms_of_existing_pods && !has_constraints {
             return Status::skip();
         }
@@ -353,7 +461,10 @@ impl PreScorePlugin for InterPodAffinity {
             pod,
             preferred: merge_weighted(&pod.preferred_affinity_terms, snap),
             preferred_anti: merge_weighted(&pod.preferred_anti_affinity_terms, snap),
-            ns_labels: snap.namespace_labels(&pod.namespace).cloned().unwrap_or_default(),
+            ns_labels: snap
+                .namespace_labels(&pod.namespace)
+                .cloned()
+                .unwrap_or_default(),
         };
         let mut scores = TopologyCounts::new();
         let node_iter: Box<dyn Iterator<Item = &Arc<NodeInfo>>> = if has_constraints {
@@ -362,7 +473,11 @@ impl PreScorePlugin for InterPodAffinity {
             Box::new(snap.with_affinity.iter().map(|i| &snap.nodes[*i]))
         };
         for node in node_iter {
-            let pods = if has_constraints { &node.pods } else { &node.pods_with_affinity };
+            let pods = if has_constraints {
+                &node.pods
+            } else {
+                &node.pods_with_affinity
+            };
             for existing in pods {
                 self.process_existing(&mut scores, &inc, existing, node);
             }
@@ -376,13 +491,30 @@ impl PreScorePlugin for InterPodAffinity {
 }
 
 impl ScorePlugin for InterPodAffinity {
-    fn score(&self, state: &CycleState, _pod: &PodInfo, node: &NodeInfo, _snap: &Snapshot) -> (i64, Status) {
-        let Some(m) = state.read::<TopologyCounts>(PRE_SCORE_KEY) else { return (0, Status::success()) };
-        let s = m.iter().filter_map(|(k, vals)| node.labels.get(k).and_then(|v| vals.get(v))).sum();
+    fn score(
+        &self,
+        state: &CycleState,
+        _pod: &PodInfo,
+        node: &NodeInfo,
+        _snap: &Snapshot,
+    ) -> (i64, Status) {
+        let Some(m) = state.read::<TopologyCounts>(PRE_SCORE_KEY) else {
+            return (0, Status::success());
+        };
+        let s = m
+            .iter()
+            .filter_map(|(k, vals)| node.labels.get(k).and_then(|v| vals.get(v)))
+            .sum();
         (s, Status::success())
     }
 
-    fn normalize(&self, state: &CycleState, _pod: &PodInfo, _nodes: &[Arc<NodeInfo>], scores: &mut [i64]) -> Status {
+    fn normalize(
+        &self,
+        state: &CycleState,
+        _pod: &PodInfo,
+        _nodes: &[Arc<NodeInfo>],
+        scores: &mut [i64],
+    ) -> Status {
         if state.read::<TopologyCounts>(PRE_SCORE_KEY).is_none() {
             return Status::success();
         }
@@ -390,7 +522,11 @@ impl ScorePlugin for InterPodAffinity {
         let max = scores.iter().copied().max().unwrap_or(0);
         let diff = max - min;
         for s in scores.iter_mut() {
-            *s = if diff > 0 { (MAX_NODE_SCORE as f64 * ((*s - min) as f64 / diff as f64)) as i64 } else { 0 };
+            *s = if diff > 0 {
+                (MAX_NODE_SCORE as f64 * ((*s - min) as f64 / diff as f64)) as i64
+            } else {
+                0
+            };
         }
         Status::success()
     }
@@ -398,9 +534,16 @@ impl ScorePlugin for InterPodAffinity {
 
 /// Registry constructor.
 pub fn new(args: &serde_json::Value) -> Result<PluginInstance, String> {
-    let args: Args = if args.is_null() { Args::default() } else { serde_json::from_value(args.clone()).map_err(|e| e.to_string())? };
+    let args: Args = if args.is_null() {
+        Args::default()
+    } else {
+        serde_json::from_value(args.clone()).map_err(|e| e.to_string())?
+    };
     if !(0..=100).contains(&args.hard_pod_affinity_weight) {
-        return Err(format!("hardPodAffinityWeight: Invalid value: {}: not in valid range [0-100]", args.hard_pod_affinity_weight));
+        return Err(format!(
+            "hardPodAffinityWeight: Invalid value: {}: not in valid range [0-100]",
+            args.hard_pod_affinity_weight
+        ));
     }
     let p = Arc::new(InterPodAffinity { args });
     let mut i = PluginInstance::new(NAME);
@@ -416,13 +559,18 @@ pub fn new(args: &serde_json::Value) -> Result<PluginInstance, String> {
 pub mod tests {
     use super::*;
     use crate::framework::types::fixtures::*;
-    use k8s_openapi::api::core::v1::{Affinity, Pod, PodAffinity, PodAffinityTerm, PodAntiAffinity};
+    use k8s_openapi::api::core::v1::{
+        Affinity, Pod, PodAffinity, PodAffinityTerm, PodAntiAffinity,
+    };
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector as KSelector;
 
     /// A required term selecting `app=<app>` over `key`.
     pub fn term(app: &str, key: &str) -> PodAffinityTerm {
         PodAffinityTerm {
-            label_selector: Some(KSelector { match_labels: Some([("app".to_string(), app.to_string())].into()), match_expressions: None }),
+            label_selector: Some(KSelector {
+                match_labels: Some([("app".to_string(), app.to_string())].into()),
+                match_expressions: None,
+            }),
             topology_key: key.into(),
             ..Default::default()
         }
@@ -433,7 +581,10 @@ pub mod tests {
         let mut p = pod_labels(pod(name, "100m", "100Mi"), &[("app", app)]);
         p.spec.as_mut().unwrap().affinity = Some(Affinity {
             pod_anti_affinity: Some(PodAntiAffinity {
-                required_during_scheduling_ignored_during_execution: Some(vec![term(app, "kubernetes.io/hostname")]),
+                required_during_scheduling_ignored_during_execution: Some(vec![term(
+                    app,
+                    "kubernetes.io/hostname",
+                )]),
                 ..Default::default()
             }),
             ..Default::default()
@@ -442,19 +593,27 @@ pub mod tests {
     }
 
     fn run(p: &PodInfo, snap: &Snapshot) -> Vec<Status> {
-        let pl = InterPodAffinity { args: Args::default() };
+        let pl = InterPodAffinity {
+            args: Args::default(),
+        };
         let mut st = CycleState::default();
         let (_, s) = pl.pre_filter(&mut st, p, snap);
         if s.is_skip() {
             return snap.nodes.iter().map(|_| Status::success()).collect();
         }
-        snap.nodes.iter().map(|n| pl.filter(&st, p, n, snap)).collect()
+        snap.nodes
+            .iter()
+            .map(|n| pl.filter(&st, p, n, snap))
+            .collect()
     }
 
     #[test]
     fn anti_affinity_spreads() {
         let snap = Snapshot::from_nodes(vec![
-            node_info(node("a", "4", "4Gi"), vec![on_node(anti_pod("w1", "web"), "a")]),
+            node_info(
+                node("a", "4", "4Gi"),
+                vec![on_node(anti_pod("w1", "web"), "a")],
+            ),
             node_info(node("b", "4", "4Gi"), vec![]),
         ]);
         let st = run(&PodInfo::new(anti_pod("w2", "web")), &snap);
@@ -469,18 +628,37 @@ pub mod tests {
     #[test]
     fn set_based_selectors_use_the_scan_path() {
         let mut raw = anti_pod("w2", "web");
-        let t = &mut raw.spec.as_mut().unwrap().affinity.as_mut().unwrap().pod_anti_affinity.as_mut().unwrap()
-            .required_during_scheduling_ignored_during_execution.as_mut().unwrap()[0];
+        let t = &mut raw
+            .spec
+            .as_mut()
+            .unwrap()
+            .affinity
+            .as_mut()
+            .unwrap()
+            .pod_anti_affinity
+            .as_mut()
+            .unwrap()
+            .required_during_scheduling_ignored_during_execution
+            .as_mut()
+            .unwrap()[0];
         t.label_selector = Some(KSelector {
             match_labels: None,
-            match_expressions: Some(vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement {
-                key: "app".into(),
-                operator: "In".into(),
-                values: Some(vec!["web".into(), "api".into()]),
-            }]),
+            match_expressions: Some(vec![
+                k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement {
+                    key: "app".into(),
+                    operator: "In".into(),
+                    values: Some(vec!["web".into(), "api".into()]),
+                },
+            ]),
         });
         let snap = Snapshot::from_nodes(vec![
-            node_info(node("a", "4", "4Gi"), vec![on_node(pod_labels(pod("api", "", ""), &[("app", "api")]), "a")]),
+            node_info(
+                node("a", "4", "4Gi"),
+                vec![on_node(
+                    pod_labels(pod("api", "", ""), &[("app", "api")]),
+                    "a",
+                )],
+            ),
             node_info(node("b", "4", "4Gi"), vec![]),
         ]);
         let st = run(&PodInfo::new(raw), &snap);
@@ -492,13 +670,22 @@ pub mod tests {
     fn affinity_requires_matching_pod_in_zone() {
         let n = |name: &str, zone: &str| label(node(name, "4", "4Gi"), "zone", zone);
         let snap = Snapshot::from_nodes(vec![
-            node_info(n("a", "z1"), vec![on_node(pod_labels(pod("db", "", ""), &[("app", "db")]), "a")]),
+            node_info(
+                n("a", "z1"),
+                vec![on_node(
+                    pod_labels(pod("db", "", ""), &[("app", "db")]),
+                    "a",
+                )],
+            ),
             node_info(n("b", "z1"), vec![]),
             node_info(n("c", "z2"), vec![]),
         ]);
         let mut p = pod("web", "", "");
         p.spec.as_mut().unwrap().affinity = Some(Affinity {
-            pod_affinity: Some(PodAffinity { required_during_scheduling_ignored_during_execution: Some(vec![term("db", "zone")]), ..Default::default() }),
+            pod_affinity: Some(PodAffinity {
+                required_during_scheduling_ignored_during_execution: Some(vec![term("db", "zone")]),
+                ..Default::default()
+            }),
             ..Default::default()
         });
         let st = run(&PodInfo::new(p), &snap);
@@ -509,10 +696,18 @@ pub mod tests {
 
     #[test]
     fn first_pod_of_self_affine_group_allowed() {
-        let snap = Snapshot::from_nodes(vec![node_info(label(node("a", "4", "4Gi"), "zone", "z1"), vec![])]);
+        let snap = Snapshot::from_nodes(vec![node_info(
+            label(node("a", "4", "4Gi"), "zone", "z1"),
+            vec![],
+        )]);
         let mut p = pod_labels(pod("web", "", ""), &[("app", "web")]);
         p.spec.as_mut().unwrap().affinity = Some(Affinity {
-            pod_affinity: Some(PodAffinity { required_during_scheduling_ignored_during_execution: Some(vec![term("web", "zone")]), ..Default::default() }),
+            pod_affinity: Some(PodAffinity {
+                required_during_scheduling_ignored_during_execution: Some(vec![term(
+                    "web", "zone",
+                )]),
+                ..Default::default()
+            }),
             ..Default::default()
         });
         assert!(run(&PodInfo::new(p), &snap)[0].is_success());
@@ -521,25 +716,39 @@ pub mod tests {
     #[test]
     fn preferred_anti_affinity_scores() {
         let snap = Snapshot::from_nodes(vec![
-            node_info(node("a", "4", "4Gi"), vec![on_node(pod_labels(pod("w1", "", ""), &[("app", "web")]), "a")]),
+            node_info(
+                node("a", "4", "4Gi"),
+                vec![on_node(
+                    pod_labels(pod("w1", "", ""), &[("app", "web")]),
+                    "a",
+                )],
+            ),
             node_info(node("b", "4", "4Gi"), vec![]),
         ]);
         let mut p = pod_labels(pod("w2", "", ""), &[("app", "web")]);
         p.spec.as_mut().unwrap().affinity = Some(Affinity {
             pod_anti_affinity: Some(PodAntiAffinity {
-                preferred_during_scheduling_ignored_during_execution: Some(vec![k8s_openapi::api::core::v1::WeightedPodAffinityTerm {
-                    weight: 100,
-                    pod_affinity_term: term("web", "kubernetes.io/hostname"),
-                }]),
+                preferred_during_scheduling_ignored_during_execution: Some(vec![
+                    k8s_openapi::api::core::v1::WeightedPodAffinityTerm {
+                        weight: 100,
+                        pod_affinity_term: term("web", "kubernetes.io/hostname"),
+                    },
+                ]),
                 ..Default::default()
             }),
             ..Default::default()
         });
         let p = PodInfo::new(p);
-        let pl = InterPodAffinity { args: Args::default() };
+        let pl = InterPodAffinity {
+            args: Args::default(),
+        };
         let mut st = CycleState::default();
         assert!(pl.pre_score(&mut st, &p, &snap.nodes, &snap).is_success());
-        let mut scores: Vec<i64> = snap.nodes.iter().map(|n| pl.score(&st, &p, n, &snap).0).collect();
+        let mut scores: Vec<i64> = snap
+            .nodes
+            .iter()
+            .map(|n| pl.score(&st, &p, n, &snap).0)
+            .collect();
         pl.normalize(&st, &p, &snap.nodes, &mut scores);
         assert_eq!(scores, vec![0, 100]);
     }

@@ -30,18 +30,31 @@ fn preferred(pod: &PodInfo) -> &[PreferredSchedulingTerm] {
         .as_ref()
         .and_then(|s| s.affinity.as_ref())
         .and_then(|a| a.node_affinity.as_ref())
-        .and_then(|na| na.preferred_during_scheduling_ignored_during_execution.as_deref())
+        .and_then(|na| {
+            na.preferred_during_scheduling_ignored_during_execution
+                .as_deref()
+        })
         .unwrap_or(&[])
 }
 
 impl PreFilterPlugin for NodeAffinity {
-    fn pre_filter(&self, _s: &mut CycleState, pod: &PodInfo, _snap: &Snapshot) -> (Option<PreFilterResult>, Status) {
+    fn pre_filter(
+        &self,
+        _s: &mut CycleState,
+        pod: &PodInfo,
+        _snap: &Snapshot,
+    ) -> (Option<PreFilterResult>, Status) {
         let spec = pod.pod.spec.as_ref();
-        let has_selector = spec.and_then(|s| s.node_selector.as_ref()).is_some_and(|m| !m.is_empty());
+        let has_selector = spec
+            .and_then(|s| s.node_selector.as_ref())
+            .is_some_and(|m| !m.is_empty());
         let has_required = spec
             .and_then(|s| s.affinity.as_ref())
             .and_then(|a| a.node_affinity.as_ref())
-            .and_then(|na| na.required_during_scheduling_ignored_during_execution.as_ref())
+            .and_then(|na| {
+                na.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })
             .is_some();
         if !has_selector && !has_required {
             return (None, Status::skip());
@@ -61,7 +74,13 @@ impl FilterPlugin for NodeAffinity {
 }
 
 impl PreScorePlugin for NodeAffinity {
-    fn pre_score(&self, _s: &mut CycleState, pod: &PodInfo, _nodes: &[Arc<NodeInfo>], _snap: &Snapshot) -> Status {
+    fn pre_score(
+        &self,
+        _s: &mut CycleState,
+        pod: &PodInfo,
+        _nodes: &[Arc<NodeInfo>],
+        _snap: &Snapshot,
+    ) -> Status {
         if preferred(pod).is_empty() {
             Status::skip()
         } else {
@@ -71,7 +90,13 @@ impl PreScorePlugin for NodeAffinity {
 }
 
 impl ScorePlugin for NodeAffinity {
-    fn score(&self, _s: &CycleState, pod: &PodInfo, node: &NodeInfo, _snap: &Snapshot) -> (i64, Status) {
+    fn score(
+        &self,
+        _s: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        _snap: &Snapshot,
+    ) -> (i64, Status) {
         let total = preferred(pod)
             .iter()
             .filter(|t| t.weight != 0 && term_matches(&t.preference, &node.labels, &node.name))
@@ -80,7 +105,13 @@ impl ScorePlugin for NodeAffinity {
         (total, Status::success())
     }
 
-    fn normalize(&self, _s: &CycleState, _pod: &PodInfo, _nodes: &[Arc<NodeInfo>], scores: &mut [i64]) -> Status {
+    fn normalize(
+        &self,
+        _s: &CycleState,
+        _pod: &PodInfo,
+        _nodes: &[Arc<NodeInfo>],
+        scores: &mut [i64],
+    ) -> Status {
         default_normalize_score(MAX_NODE_SCORE, false, scores);
         Status::success()
     }
@@ -117,13 +148,17 @@ mod tests {
     #[test]
     fn node_selector_filters() {
         let mut p = pod("p", "", "");
-        p.spec.as_mut().unwrap().node_selector = Some([("disk".to_string(), "ssd".to_string())].into());
+        p.spec.as_mut().unwrap().node_selector =
+            Some([("disk".to_string(), "ssd".to_string())].into());
         let p = PodInfo::new(p);
         let ssd = node_info(label(node("a", "1", "1Gi"), "disk", "ssd"), vec![]);
         let hdd = node_info(node("b", "1", "1Gi"), vec![]);
         let (s, snap) = (CycleState::default(), Snapshot::default());
         assert!(NodeAffinity.filter(&s, &p, &ssd, &snap).is_success());
-        assert_eq!(NodeAffinity.filter(&s, &p, &hdd, &snap).reasons, vec![ERR_REASON]);
+        assert_eq!(
+            NodeAffinity.filter(&s, &p, &hdd, &snap).reasons,
+            vec![ERR_REASON]
+        );
     }
 
     #[test]
@@ -132,8 +167,14 @@ mod tests {
         p.spec.as_mut().unwrap().affinity = Some(Affinity {
             node_affinity: Some(k8s_openapi::api::core::v1::NodeAffinity {
                 preferred_during_scheduling_ignored_during_execution: Some(vec![
-                    PreferredSchedulingTerm { weight: 80, preference: zone_term("a") },
-                    PreferredSchedulingTerm { weight: 20, preference: zone_term("b") },
+                    PreferredSchedulingTerm {
+                        weight: 80,
+                        preference: zone_term("a"),
+                    },
+                    PreferredSchedulingTerm {
+                        weight: 20,
+                        preference: zone_term("b"),
+                    },
                 ]),
                 ..Default::default()
             }),
@@ -143,7 +184,10 @@ mod tests {
         let (s, snap) = (CycleState::default(), Snapshot::default());
         let a = node_info(label(node("a", "1", "1Gi"), "zone", "a"), vec![]);
         let b = node_info(label(node("b", "1", "1Gi"), "zone", "b"), vec![]);
-        let mut scores = vec![NodeAffinity.score(&s, &p, &a, &snap).0, NodeAffinity.score(&s, &p, &b, &snap).0];
+        let mut scores = vec![
+            NodeAffinity.score(&s, &p, &a, &snap).0,
+            NodeAffinity.score(&s, &p, &b, &snap).0,
+        ];
         NodeAffinity.normalize(&s, &p, &[], &mut scores);
         assert_eq!(scores, vec![100, 25]);
     }

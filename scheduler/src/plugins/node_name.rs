@@ -47,7 +47,9 @@ mod tests {
         let p = PodInfo::new(on_node(pod("p", "", ""), "a"));
         let snap = Snapshot::default();
         let s = CycleState::default();
-        assert!(NodeName.filter(&s, &p, &node_info(node("a", "1", "1Gi"), vec![]), &snap).is_success());
+        assert!(NodeName
+            .filter(&s, &p, &node_info(node("a", "1", "1Gi"), vec![]), &snap)
+            .is_success());
         let st = NodeName.filter(&s, &p, &node_info(node("b", "1", "1Gi"), vec![]), &snap);
         assert_eq!(st.code, Code::UnschedulableAndUnresolvable);
         assert_eq!(st.reasons, vec![ERR_REASON]);

@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use crate::framework::interface::{Code, CycleState, FilterPlugin, Plugin, PluginInstance, PreFilterPlugin, PreFilterResult, Status};
+use crate::framework::interface::{
+    Code, CycleState, FilterPlugin, Plugin, PluginInstance, PreFilterPlugin, PreFilterResult,
+    Status,
+};
 use crate::framework::snapshot::Snapshot;
 use crate::framework::types::{NodeInfo, PodInfo};
 
@@ -21,7 +24,12 @@ impl Plugin for NodePorts {
 }
 
 impl PreFilterPlugin for NodePorts {
-    fn pre_filter(&self, _s: &mut CycleState, pod: &PodInfo, _snap: &Snapshot) -> (Option<PreFilterResult>, Status) {
+    fn pre_filter(
+        &self,
+        _s: &mut CycleState,
+        pod: &PodInfo,
+        _snap: &Snapshot,
+    ) -> (Option<PreFilterResult>, Status) {
         if pod.host_ports.is_empty() {
             return (None, Status::skip());
         }
@@ -31,7 +39,10 @@ impl PreFilterPlugin for NodePorts {
 
 impl FilterPlugin for NodePorts {
     fn filter(&self, _s: &CycleState, pod: &PodInfo, node: &NodeInfo, _snap: &Snapshot) -> Status {
-        let conflict = pod.host_ports.iter().any(|want| node.used_ports.iter().any(|used| want.conflicts(used)));
+        let conflict = pod
+            .host_ports
+            .iter()
+            .any(|want| node.used_ports.iter().any(|used| want.conflicts(used)));
         if conflict {
             Status::new(Code::Unschedulable, ERR_REASON)
         } else {
@@ -56,11 +67,17 @@ mod tests {
 
     #[test]
     fn port_conflict() {
-        let ni = node_info(node("a", "4", "4Gi"), vec![host_port(pod("x", "", ""), 8080)]);
+        let ni = node_info(
+            node("a", "4", "4Gi"),
+            vec![host_port(pod("x", "", ""), 8080)],
+        );
         let snap = Snapshot::default();
         let s = CycleState::default();
         let want = PodInfo::new(host_port(pod("p", "", ""), 8080));
-        assert_eq!(NodePorts.filter(&s, &want, &ni, &snap).reasons, vec![ERR_REASON]);
+        assert_eq!(
+            NodePorts.filter(&s, &want, &ni, &snap).reasons,
+            vec![ERR_REASON]
+        );
         let other = PodInfo::new(host_port(pod("q", "", ""), 9090));
         assert!(NodePorts.filter(&s, &other, &ni, &snap).is_success());
     }

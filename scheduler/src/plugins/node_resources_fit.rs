@@ -44,7 +44,11 @@ fn least() -> String {
 
 impl Default for ScoringStrategy {
     fn default() -> Self {
-        ScoringStrategy { kind: least(), resources: default_resources(), requested_to_capacity_ratio: None }
+        ScoringStrategy {
+            kind: least(),
+            resources: default_resources(),
+            requested_to_capacity_ratio: None,
+        }
     }
 }
 
@@ -75,7 +79,12 @@ impl Plugin for Fit {
 }
 
 /// Upstream `fitsRequest`: the reasons a pod's requests do not fit the node.
-pub fn insufficient(req: &Resource, node: &NodeInfo, ignored: &[String], ignored_groups: &[String]) -> Vec<String> {
+pub fn insufficient(
+    req: &Resource,
+    node: &NodeInfo,
+    ignored: &[String],
+    ignored_groups: &[String],
+) -> Vec<String> {
     let mut out = Vec::new();
     if node.pods.len() as i64 + 1 > node.allocatable.allowed_pod_number {
         out.push("Too many pods".to_string());
@@ -90,16 +99,20 @@ pub fn insufficient(req: &Resource, node: &NodeInfo, ignored: &[String], ignored
     if req.memory > 0 && req.memory > a.memory - u.memory {
         out.push("Insufficient memory".into());
     }
-    if req.ephemeral_storage > 0 && req.ephemeral_storage > a.ephemeral_storage - u.ephemeral_storage {
+    if req.ephemeral_storage > 0
+        && req.ephemeral_storage > a.ephemeral_storage - u.ephemeral_storage
+    {
         out.push("Insufficient ephemeral-storage".into());
     }
     for (name, q) in &req.scalar {
         let group = name.split('/').next().unwrap_or("");
-        let skip = name.contains('/') && (ignored.contains(name) || ignored_groups.iter().any(|g| g == group));
+        let skip = name.contains('/')
+            && (ignored.contains(name) || ignored_groups.iter().any(|g| g == group));
         if *q == 0 || skip {
             continue;
         }
-        let free = a.scalar.get(name).copied().unwrap_or(0) - u.scalar.get(name).copied().unwrap_or(0);
+        let free =
+            a.scalar.get(name).copied().unwrap_or(0) - u.scalar.get(name).copied().unwrap_or(0);
         if *q > free {
             out.push(format!("Insufficient {name}"));
         }
@@ -109,7 +122,12 @@ pub fn insufficient(req: &Resource, node: &NodeInfo, ignored: &[String], ignored
 
 impl FilterPlugin for Fit {
     fn filter(&self, _s: &CycleState, pod: &PodInfo, node: &NodeInfo, _snap: &Snapshot) -> Status {
-        let reasons = insufficient(&pod.requests, node, &self.args.ignored_resources, &self.args.ignored_resource_groups);
+        let reasons = insufficient(
+            &pod.requests,
+            node,
+            &self.args.ignored_resources,
+            &self.args.ignored_resource_groups,
+        );
         if reasons.is_empty() {
             Status::success()
         } else {
@@ -119,14 +137,29 @@ impl FilterPlugin for Fit {
 }
 
 impl PreScorePlugin for Fit {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _nodes: &[Arc<NodeInfo>], _snap: &Snapshot) -> Status {
-        state.write(STATE_KEY, pod_request_list(pod, &self.args.scoring_strategy.resources, false));
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        _nodes: &[Arc<NodeInfo>],
+        _snap: &Snapshot,
+    ) -> Status {
+        state.write(
+            STATE_KEY,
+            pod_request_list(pod, &self.args.scoring_strategy.resources, false),
+        );
         Status::success()
     }
 }
 
 impl ScorePlugin for Fit {
-    fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo, _snap: &Snapshot) -> (i64, Status) {
+    fn score(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        _snap: &Snapshot,
+    ) -> (i64, Status) {
         let strategy = &self.args.scoring_strategy;
         let computed;
         let reqs = match state.read::<Vec<i64>>(STATE_KEY) {
@@ -140,7 +173,11 @@ impl ScorePlugin for Fit {
         let score = match strategy.kind.as_str() {
             "MostAllocated" => most_allocated(&strategy.resources, &requested, &alloc),
             "RequestedToCapacityRatio" => {
-                let shape = strategy.requested_to_capacity_ratio.as_ref().map(|s| s.shape.as_slice()).unwrap_or(&[]);
+                let shape = strategy
+                    .requested_to_capacity_ratio
+                    .as_ref()
+                    .map(|s| s.shape.as_slice())
+                    .unwrap_or(&[]);
                 requested_to_capacity_ratio(shape, &strategy.resources, &requested, &alloc)
             }
             _ => least_allocated(&strategy.resources, &requested, &alloc),
@@ -151,9 +188,16 @@ impl ScorePlugin for Fit {
 
 /// Registry constructor.
 pub fn new(args: &serde_json::Value) -> Result<PluginInstance, String> {
-    let args: FitArgs = if args.is_null() { FitArgs::default() } else { serde_json::from_value(args.clone()).map_err(|e| e.to_string())? };
+    let args: FitArgs = if args.is_null() {
+        FitArgs::default()
+    } else {
+        serde_json::from_value(args.clone()).map_err(|e| e.to_string())?
+    };
     let kind = args.scoring_strategy.kind.as_str();
-    if !matches!(kind, "LeastAllocated" | "MostAllocated" | "RequestedToCapacityRatio") {
+    if !matches!(
+        kind,
+        "LeastAllocated" | "MostAllocated" | "RequestedToCapacityRatio"
+    ) {
         return Err(format!("scoringStrategy.type: Unsupported value: {kind:?}"));
     }
     let p = Arc::new(Fit { args });
@@ -170,30 +214,67 @@ mod tests {
     use crate::framework::types::fixtures::*;
 
     fn plugin(kind: &str) -> Fit {
-        Fit { args: FitArgs { scoring_strategy: ScoringStrategy { kind: kind.into(), ..Default::default() }, ..Default::default() } }
+        Fit {
+            args: FitArgs {
+                scoring_strategy: ScoringStrategy {
+                    kind: kind.into(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        }
     }
 
     #[test]
     fn insufficient_reasons() {
         let ni = node_info(node("a", "2", "4Gi"), vec![pod("x", "1500m", "1Gi")]);
         let p = PodInfo::new(pod("p", "1", "4Gi"));
-        let st = plugin("LeastAllocated").filter(&CycleState::default(), &p, &ni, &Snapshot::default());
+        let st =
+            plugin("LeastAllocated").filter(&CycleState::default(), &p, &ni, &Snapshot::default());
         assert_eq!(st.code, Code::Unschedulable);
         assert_eq!(st.reasons, vec!["Insufficient cpu", "Insufficient memory"]);
         let small = PodInfo::new(pod("s", "500m", "1Gi"));
-        assert!(plugin("LeastAllocated").filter(&CycleState::default(), &small, &ni, &Snapshot::default()).is_success());
+        assert!(plugin("LeastAllocated")
+            .filter(&CycleState::default(), &small, &ni, &Snapshot::default())
+            .is_success());
     }
 
     #[test]
     fn extended_resources_and_pod_count() {
         let mut n = node("a", "2", "4Gi");
-        n.status.as_mut().unwrap().allocatable.as_mut().unwrap().insert("pods".into(), k8s_openapi::apimachinery::pkg::api::resource::Quantity("1".into()));
+        n.status
+            .as_mut()
+            .unwrap()
+            .allocatable
+            .as_mut()
+            .unwrap()
+            .insert(
+                "pods".into(),
+                k8s_openapi::apimachinery::pkg::api::resource::Quantity("1".into()),
+            );
         let ni = node_info(n, vec![pod("x", "", "")]);
         let mut p = pod("p", "", "");
-        p.spec.as_mut().unwrap().containers[0].resources.as_mut().unwrap().requests.as_mut().unwrap()
-            .insert("example.com/gpu".into(), k8s_openapi::apimachinery::pkg::api::resource::Quantity("1".into()));
-        let st = plugin("LeastAllocated").filter(&CycleState::default(), &PodInfo::new(p), &ni, &Snapshot::default());
-        assert_eq!(st.reasons, vec!["Too many pods", "Insufficient example.com/gpu"]);
+        p.spec.as_mut().unwrap().containers[0]
+            .resources
+            .as_mut()
+            .unwrap()
+            .requests
+            .as_mut()
+            .unwrap()
+            .insert(
+                "example.com/gpu".into(),
+                k8s_openapi::apimachinery::pkg::api::resource::Quantity("1".into()),
+            );
+        let st = plugin("LeastAllocated").filter(
+            &CycleState::default(),
+            &PodInfo::new(p),
+            &ni,
+            &Snapshot::default(),
+        );
+        assert_eq!(
+            st.reasons,
+            vec!["Too many pods", "Insufficient example.com/gpu"]
+        );
     }
 
     #[test]

@@ -29,7 +29,12 @@ impl FilterPlugin for NodeUnschedulable {
         if !node.unschedulable {
             return Status::success();
         }
-        let taint = Taint { key: "node.kubernetes.io/unschedulable".into(), effect: "NoSchedule".into(), value: None, time_added: None };
+        let taint = Taint {
+            key: "node.kubernetes.io/unschedulable".into(),
+            effect: "NoSchedule".into(),
+            value: None,
+            time_added: None,
+        };
         if pod.tolerations().iter().any(|t| tolerates(t, &taint)) {
             return Status::success();
         }

@@ -22,7 +22,16 @@ fn one() -> i64 {
 
 /// Upstream's default: cpu and memory, weight 1 each.
 pub fn default_resources() -> Vec<ResourceSpec> {
-    vec![ResourceSpec { name: "cpu".into(), weight: 1 }, ResourceSpec { name: "memory".into(), weight: 1 }]
+    vec![
+        ResourceSpec {
+            name: "cpu".into(),
+            weight: 1,
+        },
+        ResourceSpec {
+            name: "memory".into(),
+            weight: 1,
+        },
+    ]
 }
 
 fn is_scalar(name: &str) -> bool {
@@ -31,7 +40,11 @@ fn is_scalar(name: &str) -> bool {
 
 /// The pod's request of each resource; without `use_requested`, cpu and memory use
 /// upstream's non-zero defaults.
-pub fn pod_request_list(pod: &PodInfo, resources: &[ResourceSpec], use_requested: bool) -> Vec<i64> {
+pub fn pod_request_list(
+    pod: &PodInfo,
+    resources: &[ResourceSpec],
+    use_requested: bool,
+) -> Vec<i64> {
     resources
         .iter()
         .map(|r| match r.name.as_str() {
@@ -42,24 +55,47 @@ pub fn pod_request_list(pod: &PodInfo, resources: &[ResourceSpec], use_requested
 }
 
 /// Upstream `calculateResourceAllocatableRequest`: (allocatable, requested incl. the pod).
-pub fn allocatable_and_requested(node: &NodeInfo, name: &str, pod_request: i64, use_requested: bool) -> (i64, i64) {
+pub fn allocatable_and_requested(
+    node: &NodeInfo,
+    name: &str,
+    pod_request: i64,
+    use_requested: bool,
+) -> (i64, i64) {
     if pod_request == 0 && is_scalar(name) {
         return (0, 0);
     }
-    let requested = if use_requested { &node.requested } else { &node.non_zero_requested };
+    let requested = if use_requested {
+        &node.requested
+    } else {
+        &node.non_zero_requested
+    };
     match name {
-        "cpu" => (node.allocatable.milli_cpu, requested.milli_cpu + pod_request),
+        "cpu" => (
+            node.allocatable.milli_cpu,
+            requested.milli_cpu + pod_request,
+        ),
         "memory" => (node.allocatable.memory, requested.memory + pod_request),
-        "ephemeral-storage" => (node.allocatable.ephemeral_storage, node.requested.ephemeral_storage + pod_request),
+        "ephemeral-storage" => (
+            node.allocatable.ephemeral_storage,
+            node.requested.ephemeral_storage + pod_request,
+        ),
         other => match node.allocatable.scalar.get(other) {
-            Some(a) => (*a, node.requested.scalar.get(other).copied().unwrap_or(0) + pod_request),
+            Some(a) => (
+                *a,
+                node.requested.scalar.get(other).copied().unwrap_or(0) + pod_request,
+            ),
             None => (0, 0),
         },
     }
 }
 
 /// (requested, allocatable) per resource for a node.
-pub fn vectors(node: &NodeInfo, resources: &[ResourceSpec], pod_requests: &[i64], use_requested: bool) -> (Vec<i64>, Vec<i64>) {
+pub fn vectors(
+    node: &NodeInfo,
+    resources: &[ResourceSpec],
+    pod_requests: &[i64],
+    use_requested: bool,
+) -> (Vec<i64>, Vec<i64>) {
     let mut req = vec![0; resources.len()];
     let mut alloc = vec![0; resources.len()];
     for (i, r) in resources.iter().enumerate() {
@@ -72,7 +108,12 @@ pub fn vectors(node: &NodeInfo, resources: &[ResourceSpec], pod_requests: &[i64]
     (req, alloc)
 }
 
-fn weighted(resources: &[ResourceSpec], requested: &[i64], alloc: &[i64], f: impl Fn(i64, i64) -> i64) -> i64 {
+fn weighted(
+    resources: &[ResourceSpec],
+    requested: &[i64],
+    alloc: &[i64],
+    f: impl Fn(i64, i64) -> i64,
+) -> i64 {
     let (mut total, mut weights) = (0, 0);
     for i in 0..resources.len() {
         if alloc[i] == 0 {
@@ -90,12 +131,24 @@ fn weighted(resources: &[ResourceSpec], requested: &[i64], alloc: &[i64], f: imp
 
 /// LeastAllocated: free share of each resource, weighted.
 pub fn least_allocated(resources: &[ResourceSpec], requested: &[i64], alloc: &[i64]) -> i64 {
-    weighted(resources, requested, alloc, |r, c| if c == 0 || r > c { 0 } else { (c - r) * MAX_NODE_SCORE / c })
+    weighted(resources, requested, alloc, |r, c| {
+        if c == 0 || r > c {
+            0
+        } else {
+            (c - r) * MAX_NODE_SCORE / c
+        }
+    })
 }
 
 /// MostAllocated: used share of each resource, weighted.
 pub fn most_allocated(resources: &[ResourceSpec], requested: &[i64], alloc: &[i64]) -> i64 {
-    weighted(resources, requested, alloc, |r, c| if c == 0 { 0 } else { r.min(c) * MAX_NODE_SCORE / c })
+    weighted(resources, requested, alloc, |r, c| {
+        if c == 0 {
+            0
+        } else {
+            r.min(c) * MAX_NODE_SCORE / c
+        }
+    })
 }
 
 /// One point of a RequestedToCapacityRatio shape (utilization 0-100, score 0-10).
@@ -114,16 +167,27 @@ fn broken_linear(shape: &[UtilizationShapePoint], p: i64) -> i64 {
                 return shape[0].score;
             }
             let (a, b) = (&shape[i - 1], &shape[i]);
-            return a.score + (b.score - a.score) * (p - a.utilization) / (b.utilization - a.utilization);
+            return a.score
+                + (b.score - a.score) * (p - a.utilization) / (b.utilization - a.utilization);
         }
     }
     shape.last().map(|s| s.score).unwrap_or(0)
 }
 
 /// RequestedToCapacityRatio: a piecewise-linear function of utilization (scores scaled ×10).
-pub fn requested_to_capacity_ratio(shape: &[UtilizationShapePoint], resources: &[ResourceSpec], requested: &[i64], alloc: &[i64]) -> i64 {
-    let scaled: Vec<UtilizationShapePoint> =
-        shape.iter().map(|p| UtilizationShapePoint { utilization: p.utilization, score: p.score * (MAX_NODE_SCORE / 10) }).collect();
+pub fn requested_to_capacity_ratio(
+    shape: &[UtilizationShapePoint],
+    resources: &[ResourceSpec],
+    requested: &[i64],
+    alloc: &[i64],
+) -> i64 {
+    let scaled: Vec<UtilizationShapePoint> = shape
+        .iter()
+        .map(|p| UtilizationShapePoint {
+            utilization: p.utilization,
+            score: p.score * (MAX_NODE_SCORE / 10),
+        })
+        .collect();
     let f = |r: i64, c: i64| {
         if c == 0 || r > c {
             broken_linear(&scaled, 100)
@@ -148,14 +212,21 @@ pub fn requested_to_capacity_ratio(shape: &[UtilizationShapePoint], resources: &
 
 /// BalancedAllocation: 100 × (1 − standard deviation of the utilization fractions).
 pub fn balanced(requested: &[i64], alloc: &[i64]) -> i64 {
-    let fractions: Vec<f64> =
-        (0..requested.len()).filter(|i| alloc[*i] != 0).map(|i| (requested[i] as f64 / alloc[i] as f64).min(1.0)).collect();
+    let fractions: Vec<f64> = (0..requested.len())
+        .filter(|i| alloc[*i] != 0)
+        .map(|i| (requested[i] as f64 / alloc[i] as f64).min(1.0))
+        .collect();
     let std = match fractions.len() {
         0 | 1 => 0.0,
         2 => ((fractions[0] - fractions[1]) / 2.0).abs(),
         n => {
             let mean = fractions.iter().sum::<f64>() / n as f64;
-            (fractions.iter().map(|f| (f - mean) * (f - mean)).sum::<f64>() / n as f64).sqrt()
+            (fractions
+                .iter()
+                .map(|f| (f - mean) * (f - mean))
+                .sum::<f64>()
+                / n as f64)
+                .sqrt()
         }
     };
     ((1.0 - std) * MAX_NODE_SCORE as f64) as i64
@@ -173,7 +244,16 @@ mod tests {
         assert_eq!(least_allocated(&res, &req, &alloc), (25 + 75) / 2);
         assert_eq!(most_allocated(&res, &req, &alloc), (75 + 25) / 2);
         assert_eq!(balanced(&req, &alloc), 75);
-        let shape = vec![UtilizationShapePoint { utilization: 0, score: 0 }, UtilizationShapePoint { utilization: 100, score: 10 }];
+        let shape = vec![
+            UtilizationShapePoint {
+                utilization: 0,
+                score: 0,
+            },
+            UtilizationShapePoint {
+                utilization: 100,
+                score: 10,
+            },
+        ];
         assert_eq!(requested_to_capacity_ratio(&shape, &res, &req, &alloc), 50);
     }
 }

@@ -24,7 +24,8 @@ pub const ERR_BIND_CONFLICT: &str = "node(s) didn't find available persistent vo
 /// Upstream: a bound PV's node affinity excludes the node.
 pub const ERR_NODE_CONFLICT: &str = "node(s) had volume node affinity conflict";
 /// Upstream: a claim is bound to a PV that does not exist.
-pub const ERR_PV_NOT_EXIST: &str = "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)";
+pub const ERR_PV_NOT_EXIST: &str =
+    "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)";
 const STATE_KEY: &str = "PreFilterVolumeBinding";
 const NO_PROVISIONER: &str = "kubernetes.io/no-provisioner";
 
@@ -51,7 +52,9 @@ impl Plugin for VolumeBinding {
 }
 
 fn claim_names(pod: &PodInfo) -> Vec<String> {
-    let Some(spec) = pod.pod.spec.as_ref() else { return Vec::new() };
+    let Some(spec) = pod.pod.spec.as_ref() else {
+        return Vec::new();
+    };
     spec.volumes
         .iter()
         .flatten()
@@ -59,35 +62,71 @@ fn claim_names(pod: &PodInfo) -> Vec<String> {
             v.persistent_volume_claim
                 .as_ref()
                 .map(|c| c.claim_name.clone())
-                .or_else(|| v.ephemeral.as_ref().map(|_| format!("{}-{}", pod.name, v.name)))
+                .or_else(|| {
+                    v.ephemeral
+                        .as_ref()
+                        .map(|_| format!("{}-{}", pod.name, v.name))
+                })
         })
         .collect()
 }
 
 fn request_bytes(pvc: &PersistentVolumeClaim) -> i128 {
-    let q = pvc.spec.as_ref().and_then(|s| s.resources.as_ref()).and_then(|r| r.requests.as_ref()).and_then(|m| m.get("storage"));
-    q.and_then(|q| Quantity::parse(&q.0).ok()).map(|q| q.value()).unwrap_or(0)
+    let q = pvc
+        .spec
+        .as_ref()
+        .and_then(|s| s.resources.as_ref())
+        .and_then(|r| r.requests.as_ref())
+        .and_then(|m| m.get("storage"));
+    q.and_then(|q| Quantity::parse(&q.0).ok())
+        .map(|q| q.value())
+        .unwrap_or(0)
 }
 
 fn capacity_bytes(pv: &PersistentVolume) -> i128 {
-    let q = pv.spec.as_ref().and_then(|s| s.capacity.as_ref()).and_then(|m| m.get("storage"));
-    q.and_then(|q| Quantity::parse(&q.0).ok()).map(|q| q.value()).unwrap_or(0)
+    let q = pv
+        .spec
+        .as_ref()
+        .and_then(|s| s.capacity.as_ref())
+        .and_then(|m| m.get("storage"));
+    q.and_then(|q| Quantity::parse(&q.0).ok())
+        .map(|q| q.value())
+        .unwrap_or(0)
 }
 
 fn pv_fits_node(pv: &PersistentVolume, node: &NodeInfo) -> bool {
-    let req = pv.spec.as_ref().and_then(|s| s.node_affinity.as_ref()).and_then(|a| a.required.as_ref());
+    let req = pv
+        .spec
+        .as_ref()
+        .and_then(|s| s.node_affinity.as_ref())
+        .and_then(|a| a.required.as_ref());
     req.is_none_or(|sel| node_selector_matches(sel, &node.labels, &node.name))
 }
 
 /// Whether a PV could satisfy a claim (class, size, access and volume modes, free).
 fn pv_matches_claim(pv: &PersistentVolume, key: &str, pvc: &PersistentVolumeClaim) -> bool {
-    let (Some(spec), Some(cspec)) = (pv.spec.as_ref(), pvc.spec.as_ref()) else { return false };
+    let (Some(spec), Some(cspec)) = (pv.spec.as_ref(), pvc.spec.as_ref()) else {
+        return false;
+    };
     let claimed_by_other = spec.claim_ref.as_ref().is_some_and(|r| {
-        format!("{}/{}", r.namespace.as_deref().unwrap_or(""), r.name.as_deref().unwrap_or("")) != key
+        format!(
+            "{}/{}",
+            r.namespace.as_deref().unwrap_or(""),
+            r.name.as_deref().unwrap_or("")
+        ) != key
     });
-    let released = pv.status.as_ref().and_then(|s| s.phase.as_deref()).is_some_and(|p| p != "Available" && p != "Pending");
-    let same_class = spec.storage_class_name.as_deref().unwrap_or("") == cspec.storage_class_name.as_deref().unwrap_or("");
-    let modes_ok = cspec.access_modes.iter().flatten().all(|m| spec.access_modes.iter().flatten().any(|x| x == m));
+    let released = pv
+        .status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .is_some_and(|p| p != "Available" && p != "Pending");
+    let same_class = spec.storage_class_name.as_deref().unwrap_or("")
+        == cspec.storage_class_name.as_deref().unwrap_or("");
+    let modes_ok = cspec
+        .access_modes
+        .iter()
+        .flatten()
+        .all(|m| spec.access_modes.iter().flatten().any(|x| x == m));
     let vol_mode = |m: &Option<String>| m.clone().unwrap_or_else(|| "Filesystem".into());
     !claimed_by_other
         && !released
@@ -100,7 +139,12 @@ fn pv_matches_claim(pv: &PersistentVolume, key: &str, pvc: &PersistentVolumeClai
 
 impl VolumeBinding {
     /// For each delayed claim, the smallest matching PV on the node (None: provision).
-    fn find_matches(&self, s: &State, node: &NodeInfo, snap: &Snapshot) -> Result<Vec<(String, Option<String>)>, Status> {
+    fn find_matches(
+        &self,
+        s: &State,
+        node: &NodeInfo,
+        snap: &Snapshot,
+    ) -> Result<Vec<(String, Option<String>)>, Status> {
         let assumed = self.assumed.lock().unwrap_or_else(|e| e.into_inner());
         let mut taken: Vec<&str> = Vec::new();
         let mut out = Vec::new();
@@ -123,21 +167,40 @@ impl VolumeBinding {
                     taken.push(name);
                     out.push((key.clone(), Some(name.to_string())));
                 }
-                None if provisioner != NO_PROVISIONER && !provisioner.is_empty() => out.push((key.clone(), None)),
-                None => return Err(Status::new(Code::UnschedulableAndUnresolvable, ERR_BIND_CONFLICT)),
+                None if provisioner != NO_PROVISIONER && !provisioner.is_empty() => {
+                    out.push((key.clone(), None))
+                }
+                None => {
+                    return Err(Status::new(
+                        Code::UnschedulableAndUnresolvable,
+                        ERR_BIND_CONFLICT,
+                    ))
+                }
             }
         }
         Ok(out)
     }
 }
 
-fn class_of<'a>(pvc: &PersistentVolumeClaim, snap: &'a Snapshot) -> Option<&'a k8s_openapi::api::storage::v1::StorageClass> {
-    let name = pvc.spec.as_ref().and_then(|s| s.storage_class_name.as_deref()).unwrap_or("");
+fn class_of<'a>(
+    pvc: &PersistentVolumeClaim,
+    snap: &'a Snapshot,
+) -> Option<&'a k8s_openapi::api::storage::v1::StorageClass> {
+    let name = pvc
+        .spec
+        .as_ref()
+        .and_then(|s| s.storage_class_name.as_deref())
+        .unwrap_or("");
     snap.objects.storage_classes.get(name)
 }
 
 impl PreFilterPlugin for VolumeBinding {
-    fn pre_filter(&self, state: &mut CycleState, pod: &PodInfo, snap: &Snapshot) -> (Option<PreFilterResult>, Status) {
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snap: &Snapshot,
+    ) -> (Option<PreFilterResult>, Status) {
         let names = claim_names(pod);
         if names.is_empty() {
             return (None, Status::skip());
@@ -146,20 +209,45 @@ impl PreFilterPlugin for VolumeBinding {
         for name in names {
             let key = format!("{}/{}", pod.namespace, name);
             let Some(pvc) = snap.objects.pvcs.get(&key) else {
-                return (None, Status::new(Code::UnschedulableAndUnresolvable, format!("persistentvolumeclaim \"{name}\" not found")));
+                return (
+                    None,
+                    Status::new(
+                        Code::UnschedulableAndUnresolvable,
+                        format!("persistentvolumeclaim \"{name}\" not found"),
+                    ),
+                );
             };
             if pvc.metadata.deletion_timestamp.is_some() {
-                return (None, Status::new(Code::UnschedulableAndUnresolvable, format!("persistentvolumeclaim \"{name}\" is being deleted")));
+                return (
+                    None,
+                    Status::new(
+                        Code::UnschedulableAndUnresolvable,
+                        format!("persistentvolumeclaim \"{name}\" is being deleted"),
+                    ),
+                );
             }
-            if let Some(pv) = pvc.spec.as_ref().and_then(|s| s.volume_name.clone()).filter(|v| !v.is_empty()) {
+            if let Some(pv) = pvc
+                .spec
+                .as_ref()
+                .and_then(|s| s.volume_name.clone())
+                .filter(|v| !v.is_empty())
+            {
                 s.bound.push(pv);
                 continue;
             }
             let class = class_of(pvc, snap);
-            if class.and_then(|c| c.volume_binding_mode.as_deref()) != Some("WaitForFirstConsumer") {
-                return (None, Status::new(Code::UnschedulableAndUnresolvable, ERR_UNBOUND_IMMEDIATE));
+            if class.and_then(|c| c.volume_binding_mode.as_deref()) != Some("WaitForFirstConsumer")
+            {
+                return (
+                    None,
+                    Status::new(Code::UnschedulableAndUnresolvable, ERR_UNBOUND_IMMEDIATE),
+                );
             }
-            s.delayed.push((key, pvc.clone(), class.map(|c| c.provisioner.clone()).unwrap_or_default()));
+            s.delayed.push((
+                key,
+                pvc.clone(),
+                class.map(|c| c.provisioner.clone()).unwrap_or_default(),
+            ));
         }
         state.write(STATE_KEY, s);
         (None, Status::success())
@@ -167,8 +255,16 @@ impl PreFilterPlugin for VolumeBinding {
 }
 
 impl FilterPlugin for VolumeBinding {
-    fn filter(&self, state: &CycleState, _pod: &PodInfo, node: &NodeInfo, snap: &Snapshot) -> Status {
-        let Some(s) = state.read::<State>(STATE_KEY) else { return Status::success() };
+    fn filter(
+        &self,
+        state: &CycleState,
+        _pod: &PodInfo,
+        node: &NodeInfo,
+        snap: &Snapshot,
+    ) -> Status {
+        let Some(s) = state.read::<State>(STATE_KEY) else {
+            return Status::success();
+        };
         for pv_name in &s.bound {
             let Some(pv) = snap.objects.pvs.get(pv_name) else {
                 return Status::new(Code::UnschedulableAndUnresolvable, ERR_PV_NOT_EXIST);
@@ -185,9 +281,19 @@ impl FilterPlugin for VolumeBinding {
 }
 
 impl ReservePlugin for VolumeBinding {
-    fn reserve(&self, state: &mut CycleState, _pod: &PodInfo, node: &str, snap: &Snapshot) -> Status {
-        let Some(s) = state.read::<State>(STATE_KEY) else { return Status::success() };
-        let Some(ni) = snap.get(node) else { return Status::error(format!("node {node:?} not in snapshot")) };
+    fn reserve(
+        &self,
+        state: &mut CycleState,
+        _pod: &PodInfo,
+        node: &str,
+        snap: &Snapshot,
+    ) -> Status {
+        let Some(s) = state.read::<State>(STATE_KEY) else {
+            return Status::success();
+        };
+        let Some(ni) = snap.get(node) else {
+            return Status::error(format!("node {node:?} not in snapshot"));
+        };
         let decisions = match self.find_matches(s, ni, snap) {
             Ok(d) => d,
             Err(st) => return st,
@@ -206,7 +312,9 @@ impl ReservePlugin for VolumeBinding {
     }
 
     fn unreserve(&self, state: &mut CycleState, _pod: &PodInfo, _node: &str) {
-        let Some(s) = state.read_mut::<State>(STATE_KEY) else { return };
+        let Some(s) = state.read_mut::<State>(STATE_KEY) else {
+            return;
+        };
         let mut assumed = self.assumed.lock().unwrap_or_else(|e| e.into_inner());
         for (_, pv) in s.decisions.drain(..) {
             if let Some(pv) = pv {
@@ -217,16 +325,27 @@ impl ReservePlugin for VolumeBinding {
 }
 
 impl PreBindPlugin for VolumeBinding {
-    fn pre_bind(&self, state: &CycleState, _pod: &PodInfo, node: &str, api: Arc<dyn ClusterApi>) -> BoxFuture<'static, Status> {
-        let decisions: BTreeMap<String, Option<String>> =
-            state.read::<State>(STATE_KEY).map(|s| s.decisions.iter().cloned().collect()).unwrap_or_default();
+    fn pre_bind(
+        &self,
+        state: &CycleState,
+        _pod: &PodInfo,
+        node: &str,
+        api: Arc<dyn ClusterApi>,
+    ) -> BoxFuture<'static, Status> {
+        let decisions: BTreeMap<String, Option<String>> = state
+            .read::<State>(STATE_KEY)
+            .map(|s| s.decisions.iter().cloned().collect())
+            .unwrap_or_default();
         let node = node.to_string();
         async move {
             for (key, pv) in decisions {
                 let (ns, claim) = key.split_once('/').unwrap_or(("", &key));
                 let r = match pv {
                     Some(pv) => api.bind_volume(pv, ns.to_string(), claim.to_string()).await,
-                    None => api.select_node_for_claim(ns.to_string(), claim.to_string(), node.clone()).await,
+                    None => {
+                        api.select_node_for_claim(ns.to_string(), claim.to_string(), node.clone())
+                            .await
+                    }
                 };
                 if let Err(e) = r {
                     return Status::error(format!("binding volumes: {e}"));
@@ -255,8 +374,9 @@ mod tests {
     use crate::framework::snapshot::ClusterObjects;
     use crate::framework::types::fixtures::*;
     use k8s_openapi::api::core::v1::{
-        PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PersistentVolumeSpec, Volume, VolumeNodeAffinity,
-        VolumeResourceRequirements, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
+        NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PersistentVolumeClaimSpec,
+        PersistentVolumeClaimVolumeSource, PersistentVolumeSpec, Volume, VolumeNodeAffinity,
+        VolumeResourceRequirements,
     };
     use k8s_openapi::api::storage::v1::StorageClass;
     use k8s_openapi::apimachinery::pkg::api::resource::Quantity as KQ;
@@ -264,7 +384,10 @@ mod tests {
 
     fn local_pv(name: &str, node: &str, size: &str) -> PersistentVolume {
         PersistentVolume {
-            metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                ..Default::default()
+            },
             spec: Some(PersistentVolumeSpec {
                 capacity: Some([("storage".to_string(), KQ(size.into()))].into()),
                 access_modes: Some(vec!["ReadWriteOnce".into()]),
@@ -289,11 +412,18 @@ mod tests {
 
     fn claim(name: &str) -> PersistentVolumeClaim {
         PersistentVolumeClaim {
-            metadata: ObjectMeta { name: Some(name.into()), namespace: Some("default".into()), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("default".into()),
+                ..Default::default()
+            },
             spec: Some(PersistentVolumeClaimSpec {
                 access_modes: Some(vec!["ReadWriteOnce".into()]),
                 storage_class_name: Some("local".into()),
-                resources: Some(VolumeResourceRequirements { requests: Some([("storage".to_string(), KQ("1Gi".into()))].into()), limits: None }),
+                resources: Some(VolumeResourceRequirements {
+                    requests: Some([("storage".to_string(), KQ("1Gi".into()))].into()),
+                    limits: None,
+                }),
                 ..Default::default()
             }),
             status: None,
@@ -302,7 +432,10 @@ mod tests {
 
     fn class(mode: &str) -> StorageClass {
         StorageClass {
-            metadata: ObjectMeta { name: Some("local".into()), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some("local".into()),
+                ..Default::default()
+            },
             provisioner: NO_PROVISIONER.into(),
             volume_binding_mode: Some(mode.into()),
             ..Default::default()
@@ -310,7 +443,10 @@ mod tests {
     }
 
     fn snapshot(mode: &str) -> Snapshot {
-        let mut snap = Snapshot::from_nodes(vec![node_info(node("a", "1", "1Gi"), vec![]), node_info(node("b", "1", "1Gi"), vec![])]);
+        let mut snap = Snapshot::from_nodes(vec![
+            node_info(node("a", "1", "1Gi"), vec![]),
+            node_info(node("b", "1", "1Gi"), vec![]),
+        ]);
         let mut objs = ClusterObjects::default();
         objs.pvs.insert("pv-b".into(), local_pv("pv-b", "b", "5Gi"));
         objs.pvcs.insert("default/data".into(), claim("data"));
@@ -323,7 +459,10 @@ mod tests {
         let mut p = pod("p", "", "");
         p.spec.as_mut().unwrap().volumes = Some(vec![Volume {
             name: "data".into(),
-            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource { claim_name: "data".into(), read_only: None }),
+            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                claim_name: "data".into(),
+                read_only: None,
+            }),
             ..Default::default()
         }]);
         PodInfo::new(p)
@@ -336,10 +475,16 @@ mod tests {
         let p = pod_with_claim();
         let mut st = CycleState::default();
         assert!(pl.pre_filter(&mut st, &p, &snap).1.is_success());
-        assert_eq!(pl.filter(&st, &p, &snap.nodes[0], &snap).reasons, vec![ERR_BIND_CONFLICT]);
+        assert_eq!(
+            pl.filter(&st, &p, &snap.nodes[0], &snap).reasons,
+            vec![ERR_BIND_CONFLICT]
+        );
         assert!(pl.filter(&st, &p, &snap.nodes[1], &snap).is_success());
         assert!(pl.reserve(&mut st, &p, "b", &snap).is_success());
-        assert_eq!(pl.assumed.lock().unwrap().get("pv-b").map(String::as_str), Some("default/data"));
+        assert_eq!(
+            pl.assumed.lock().unwrap().get("pv-b").map(String::as_str),
+            Some("default/data")
+        );
         pl.unreserve(&mut st, &p, "b");
         assert!(pl.assumed.lock().unwrap().is_empty());
     }
@@ -347,7 +492,11 @@ mod tests {
     #[test]
     fn immediate_unbound_rejected() {
         let snap = snapshot("Immediate");
-        let (_, s) = VolumeBinding::default().pre_filter(&mut CycleState::default(), &pod_with_claim(), &snap);
+        let (_, s) = VolumeBinding::default().pre_filter(
+            &mut CycleState::default(),
+            &pod_with_claim(),
+            &snap,
+        );
         assert_eq!(s.reasons, vec![ERR_UNBOUND_IMMEDIATE]);
     }
 }

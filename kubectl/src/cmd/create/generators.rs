@@ -724,7 +724,7 @@ pub fn binding(a: &BindingArgs, kind: &str, command: &str) -> Result<Value, CmdE
     }
     for sa in &a.serviceaccount {
         let Some((ns, n)) = sa.split_once(':') else {
-            return Err(CmdError::msg(format!("serviceaccount must be <namespace>:<name>")));
+            return Err(CmdError::msg("serviceaccount must be <namespace>:<name>".to_string()));
         };
         subjects.push(json!({"kind": "ServiceAccount", "name": n, "namespace": ns}));
     }

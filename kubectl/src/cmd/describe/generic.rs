@@ -84,7 +84,7 @@ fn split_camel(s: &str) -> Vec<String> {
     for c in s.chars() {
         let k = class(c);
         if k == last && !runs.is_empty() {
-            runs.last_mut().map(|r| r.push(c));
+            if let Some(r) = runs.last_mut() { r.push(c) }
         } else {
             runs.push(vec![c]);
         }

@@ -382,7 +382,7 @@ pub async fn job(ctx: &Ctx<'_>, job: &Value) -> String {
     if let Some(c) = controller_of(job) {
         w.write(0, &format!("Controlled By:\t{c}\n"));
     }
-    let opt = |p: &str| job.pointer(p).filter(|x| !x.is_null()).map(|x| crate::printers::table::go_sprint(x));
+    let opt = |p: &str| job.pointer(p).filter(|x| !x.is_null()).map(crate::printers::table::go_sprint);
     if let Some(p) = opt("/spec/parallelism") {
         w.write(0, &format!("Parallelism:\t{p}\n"));
     }
@@ -431,13 +431,13 @@ pub async fn cron_job(ctx: &Ctx<'_>, cj: &Value) -> String {
         None => "<unset>",
     };
     w.write(0, &format!("Suspend:\t{suspend}\n"));
-    let opt = |p: &str| cj.pointer(p).filter(|x| !x.is_null()).map(|x| crate::printers::table::go_sprint(x));
+    let opt = |p: &str| cj.pointer(p).filter(|x| !x.is_null()).map(crate::printers::table::go_sprint);
     w.write(0, &format!("Successful Job History Limit:\t{}\n", opt("/spec/successfulJobsHistoryLimit").unwrap_or_else(|| "<unset>".into())));
     w.write(0, &format!("Failed Job History Limit:\t{}\n", opt("/spec/failedJobsHistoryLimit").unwrap_or_else(|| "<unset>".into())));
     w.write(0, &format!("Starting Deadline Seconds:\t{}\n", opt("/spec/startingDeadlineSeconds").map(|x| format!("{x}s")).unwrap_or_else(|| "<unset>".into())));
     let jt = cj.pointer("/spec/jobTemplate").cloned().unwrap_or(Value::Null);
     w.write(0, &format!("Selector:\t{}\n", jt.pointer("/spec/selector").map(|sel| format_selector(Some(sel), false)).unwrap_or_else(|| "<unset>".into())));
-    let jopt = |p: &str| jt.pointer(p).filter(|x| !x.is_null()).map(|x| crate::printers::table::go_sprint(x));
+    let jopt = |p: &str| jt.pointer(p).filter(|x| !x.is_null()).map(crate::printers::table::go_sprint);
     w.write(0, &format!("Parallelism:\t{}\n", jopt("/spec/parallelism").unwrap_or_else(|| "<unset>".into())));
     w.write(0, &format!("Completions:\t{}\n", jopt("/spec/completions").unwrap_or_else(|| "<unset>".into())));
     if let Some(x) = jopt("/spec/activeDeadlineSeconds") {

@@ -312,7 +312,7 @@ fn counts_by_label_scan(
     let mut partial = chunked(snap.nodes.len(), 1000, |range| {
         let mut counts: Vec<FastMap<&str, i64>> = vec![FastMap::default(); cs.len()];
         for node in &snap.nodes[range] {
-            if !has_all_keys(&node.labels, &cs) {
+            if !has_all_keys(&node.labels, cs) {
                 continue;
             }
             for (i, c) in cs.iter().enumerate() {
@@ -335,7 +335,7 @@ fn counts_by_label_scan(
             let Some(node) = snap.get(node_name) else {
                 continue;
             };
-            if !has_all_keys(&node.labels, &cs) || (check_inclusion && !cs[i].includes(pod, node)) {
+            if !has_all_keys(&node.labels, cs) || (check_inclusion && !cs[i].includes(pod, node)) {
                 continue;
             }
             *partial[0][i]

@@ -75,6 +75,12 @@ fn deployment_keeps_replicas_scales_and_rc_trims_extra_pods() {
     assert_eq!(rs_name, format!("nginx-deployment-{hash}"));
     assert_eq!(rs[0]["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "1");
     assert!(names(&first).iter().all(|n| n.starts_with(&format!("{rs_name}-"))));
+    // the revision annotation is written through the status subresource: generation stays 1
+    wait_until(LIMIT, "the revision annotation", || {
+        s.get_json(&["get", "deployment", "nginx-deployment"])["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "1"
+    });
+    let d = s.get_json(&["get", "deployment", "nginx-deployment"]);
+    assert_eq!(d["metadata"]["generation"], 1, "{d}");
 
     // a deleted pod is replaced
     let victim = names(&first)[0].clone();

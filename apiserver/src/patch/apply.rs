@@ -47,7 +47,7 @@ pub async fn handle(call: &Call, bytes: &[u8], sub: Option<&str>, manager: &str,
         };
         let rev = meta::resource_version(&current).unwrap_or(0);
         let new = rest::merge_for_update(&call.info, merged, &current, sub);
-        match rest::write_update(&call.state.store, &call.info, new, &current, rev, opts).await {
+        match rest::write_update(&call.state.store, &call.info, new, &current, rev, &opts.on(sub)).await {
             Err(e) if e.reason == "Conflict" && e.message.contains("has been modified") => continue,
             Err(e) => return Err(e),
             Ok(obj) => return Ok((obj, StatusCode::OK)),

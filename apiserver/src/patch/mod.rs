@@ -77,7 +77,7 @@ pub async fn handle(call: &Call, bytes: &[u8], subresource: Option<&str>) -> Api
         keep_identity(&mut patched, &current);
         let mut new = rest::merge_for_update(&call.info, patched, &current, subresource);
         managed::track(&call.state, &call.info, &mut new, Some(&current), &manager, subresource);
-        match rest::write_update(&call.state.store, &call.info, new, &current, rev, &opts).await {
+        match rest::write_update(&call.state.store, &call.info, new, &current, rev, &opts.on(subresource)).await {
             Err(e) if e.reason == "Conflict" && wanted_rv.is_none() && e.message.contains("has been modified") => continue,
             Err(e) => return Err(e),
             Ok(obj) => return Ok((obj, StatusCode::OK)),

@@ -15,6 +15,16 @@ use crate::storage::Revision;
 pub struct WriteOptions {
     /// `dryRun=All`: run every step but the storage write.
     pub dry_run: bool,
+    /// The write goes through the status subresource: the strategy's status preparation
+    /// runs instead of the main one (no generation bump for metadata changes).
+    pub status: bool,
+}
+
+impl WriteOptions {
+    /// These options for a write to `subresource` (None: the main resource).
+    pub fn on(&self, subresource: Option<&str>) -> WriteOptions {
+        WriteOptions { status: subresource == Some("status"), ..self.clone() }
+    }
 }
 
 /// Options of a delete (metav1.DeleteOptions).
@@ -162,7 +172,7 @@ pub async fn update(
             return Err(ApiError::stale(info, name));
         }
         let new = merge_for_update(info, obj.clone(), &current, subresource);
-        match write_update(store, info, new, &current, current_rv, opts).await {
+        match write_update(store, info, new, &current, current_rv, &opts.on(subresource)).await {
             Err(e) if e.reason == "Conflict" && wanted_rv.is_none() => continue,
             other => return other,
         }
@@ -170,8 +180,13 @@ pub async fn update(
     Err(ApiError::stale(info, name))
 }
 
+/// Metadata a status write may change, as upstream's status strategies allow (controllers
+/// record e.g. the Deployment revision annotation through UpdateStatus); labels and owner
+/// references stay as stored.
+const STATUS_WRITABLE_METADATA: &[&str] = &["annotations", "finalizers", "managedFields"];
+
 /// Applies the status split: the main resource keeps the stored status, the status
-/// subresource keeps everything else.
+/// subresource keeps the stored spec and most metadata.
 pub fn merge_for_update(info: &ResourceInfo, obj: Value, current: &Value, subresource: Option<&str>) -> Value {
     match subresource {
         Some("status") => {
@@ -184,9 +199,12 @@ pub fn merge_for_update(info: &ResourceInfo, obj: Value, current: &Value, subres
                     }
                 }
             }
-            // Only status changes here; managedFields are recomputed for the status writer.
-            if let Some(mf) = obj.pointer("/metadata/managedFields") {
-                meta::meta_mut(&mut new).insert("managedFields".into(), mf.clone());
+            let m = meta::meta_mut(&mut new);
+            for field in STATUS_WRITABLE_METADATA {
+                match obj.pointer(&format!("/metadata/{field}")) {
+                    Some(v) => m.insert((*field).into(), v.clone()),
+                    None => m.remove(*field),
+                };
             }
             new
         }
@@ -219,7 +237,11 @@ pub async fn write_update(
     // Defaults first, so that a body that omits defaulted fields does not count as a change.
     info.strategy.default(&mut new);
     meta::carry_update(&mut new, current);
-    info.strategy.prepare_for_update(&mut new, current);
+    if opts.status {
+        info.strategy.prepare_for_status_update(&mut new, current);
+    } else {
+        info.strategy.prepare_for_update(&mut new, current);
+    }
     validate(info, &new, Some(current))?;
     meta::set_resource_version(&mut new, current_rv);
     if new == *current {
@@ -382,4 +404,27 @@ fn namespace_deletion(mut ns: Value) -> Option<Value> {
     }
     ns["status"]["phase"] = json!("Terminating");
     Some(ns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployments() -> ResourceInfo {
+        crate::resources::builtin().into_iter().find(|i| i.group == "apps" && i.plural == "deployments").expect("deployments")
+    }
+
+    #[test]
+    fn status_writes_keep_spec_and_labels_but_take_annotations() {
+        let current = json!({"metadata": {"name": "d", "labels": {"a": "1"}, "annotations": {"x": "1"}}, "spec": {"replicas": 1}, "status": {"replicas": 0}});
+        let sent = json!({"metadata": {"name": "d", "labels": {"a": "2"}, "annotations": {"x": "1", "rev": "1"}}, "spec": {"replicas": 9}, "status": {"replicas": 1}});
+        let new = merge_for_update(&deployments(), sent.clone(), &current, Some("status"));
+        assert_eq!(new["spec"], json!({"replicas": 1}));
+        assert_eq!(new["metadata"]["labels"], json!({"a": "1"}));
+        assert_eq!(new["metadata"]["annotations"], json!({"x": "1", "rev": "1"}));
+        assert_eq!(new["status"], json!({"replicas": 1}));
+        let main = merge_for_update(&deployments(), sent, &current, None);
+        assert_eq!(main["status"], json!({"replicas": 0}));
+        assert_eq!(main["spec"], json!({"replicas": 9}));
+    }
 }

@@ -82,6 +82,10 @@ pub trait Strategy: Send + Sync {
     /// Adjusts an updated object before validation, knowing the stored one.
     fn prepare_for_update(&self, _obj: &mut Value, _old: &Value) {}
 
+    /// Adjusts an object written through the status subresource (the stored spec is
+    /// already kept), knowing the stored one.
+    fn prepare_for_status_update(&self, _obj: &mut Value, _old: &Value) {}
+
     /// Checks an object name (or a generateName prefix): upstream's per-resource rule,
     /// a DNS-1123 subdomain unless overridden.
     fn validate_name(&self, name: &str, prefix: bool) -> Vec<String> {

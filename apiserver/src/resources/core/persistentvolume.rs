@@ -41,13 +41,11 @@ impl Strategy for PersistentVolumeStrategy {
     }
 
     fn prepare_for_update(&self, obj: &mut Value, old: &Value) {
-        let phase_changed = str_at(obj, "/status/phase") != str_at(old, "/status/phase");
-        let time_kept = obj.pointer("/status/lastPhaseTransitionTime").is_none_or(|t| Some(t) == old.pointer("/status/lastPhaseTransitionTime"));
-        if phase_changed && time_kept {
-            if let Some(status) = child_obj(obj, "status") {
-                status.insert("lastPhaseTransitionTime".into(), json!(now()));
-            }
-        }
+        stamp_phase_transition(obj, old);
+    }
+
+    fn prepare_for_status_update(&self, obj: &mut Value, old: &Value) {
+        stamp_phase_transition(obj, old);
     }
 
     fn validate(&self, obj: &Value) -> Vec<FieldError> {
@@ -263,6 +261,18 @@ pub fn immutable_volume_mode(obj: &Value, old: &Value) -> Vec<FieldError> {
     }
 }
 
+/// Upstream stamps status.lastPhaseTransitionTime whenever the phase changes and the writer
+/// did not set a new time itself.
+fn stamp_phase_transition(obj: &mut Value, old: &Value) {
+    let phase_changed = str_at(obj, "/status/phase") != str_at(old, "/status/phase");
+    let time_kept = obj.pointer("/status/lastPhaseTransitionTime").is_none_or(|t| Some(t) == old.pointer("/status/lastPhaseTransitionTime"));
+    if phase_changed && time_kept {
+        if let Some(status) = child_obj(obj, "status") {
+            status.insert("lastPhaseTransitionTime".into(), json!(now()));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,3 +332,4 @@ mod tests {
         );
     }
 }
+

@@ -12,10 +12,9 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, PostParams};
 use kube::runtime::controller::Action;
 use rkube_apimachinery::label_selector::LabelSelector;
-use serde_json::json;
 
 use super::{ControllerDescriptor, Running};
 use crate::context::ControllerContext;
@@ -259,18 +258,14 @@ impl Syncer<'_> {
         Ok(())
     }
 
-    /// Sets the Deployment's revision annotation. Upstream writes it through UpdateStatus;
-    /// our apiserver's status subresource keeps only status, so this is a merge patch
-    /// guarded by resourceVersion (the spec is unchanged; the apiserver bumps generation
-    /// for annotation changes, which the status then reports as observed).
+    /// Sets the Deployment's revision annotation through UpdateStatus, as upstream does: a
+    /// status write keeps the spec and does not bump the generation.
     async fn set_revision(&mut self, revision: &str) -> Result<()> {
         if util::deployment_revision(&self.d) == Some(revision) {
             return Ok(());
         }
-        let patch = json!({"metadata": {"annotations": {util::REVISION: revision}, "resourceVersion": self.d.metadata.resource_version}});
-        let updated = self.d_api().patch(&self.name(), &PatchParams::default(), &Patch::Merge(patch)).await?;
-        self.d.metadata = updated.metadata;
-        Ok(())
+        self.d.metadata.annotations.get_or_insert_with(Default::default).insert(util::REVISION.to_string(), revision.to_string());
+        self.update_status().await
     }
 
     /// Upstream `checkPausedConditions`.

@@ -68,7 +68,7 @@ pub struct GlobalFlags {
     /// The length of time to wait before giving up on a single server request.
     #[arg(long, global = true)]
     pub request_timeout: Option<String>,
-    /// Default cache directory (accepted for compatibility; discovery is not cached).
+    /// Default cache directory (discovery is cached under `<dir>/discovery`).
     #[arg(long, global = true)]
     pub cache_dir: Option<PathBuf>,
     /// Username to impersonate for the operation.
@@ -137,6 +137,13 @@ pub enum Command {
     Replace(cmd::replace::Args),
     /// Update fields of a resource.
     Patch(cmd::patch::Args),
+    /// Edit a resource on the server.
+    Edit(cmd::edit::Args),
+    /// Diff the live version against a would-be applied version.
+    Diff(cmd::diff::Args),
+    /// Display cluster information.
+    #[command(name = "cluster-info")]
+    ClusterInfo(cmd::cluster_info::Args),
     /// Show details of a specific resource or group of resources.
     Describe(cmd::describe::Args),
     /// Update the labels on a resource.

@@ -197,6 +197,58 @@ pub struct ApiClient {
     inner: kube::Client,
     host: String,
     verbosity: i32,
+    warnings: std::sync::Arc<std::sync::Mutex<Warnings>>,
+}
+
+/// The server's `Warning` headers seen so far: each distinct text is printed once, as
+/// upstream's deduplicating warning handler does.
+#[derive(Default)]
+struct Warnings {
+    seen: std::collections::HashSet<String>,
+}
+
+/// Parses one `Warning` header value (RFC 7234: `299 - "text" ["date"]`, several separated by
+/// commas) and returns the texts of the code-299 warnings, as upstream's client surfaces them.
+pub fn parse_warning_header(value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = value.trim_start();
+    while !rest.is_empty() {
+        let Some((code, after)) = rest.split_once(' ') else { break };
+        let Some((_agent, after)) = after.trim_start().split_once(' ') else { break };
+        let after = after.trim_start();
+        let Some(quoted) = after.strip_prefix('"') else { break };
+        let mut text = String::new();
+        let mut chars = quoted.char_indices();
+        let mut end = None;
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some((_, n)) = chars.next() {
+                        text.push(n);
+                    }
+                }
+                '"' => {
+                    end = Some(i + 1);
+                    break;
+                }
+                c => text.push(c),
+            }
+        }
+        let Some(end) = end else { break };
+        if code == "299" && !text.is_empty() {
+            out.push(text);
+        }
+        rest = quoted[end..].trim_start();
+        // An optional quoted date, then a comma before the next warning.
+        if let Some(date) = rest.strip_prefix('"') {
+            rest = date.split_once('"').map(|(_, r)| r).unwrap_or("").trim_start();
+        }
+        match rest.strip_prefix(',') {
+            Some(next) => rest = next.trim_start(),
+            None => break,
+        }
+    }
+    out
 }
 
 impl ApiClient {
@@ -204,7 +256,25 @@ impl ApiClient {
     pub fn new(config: kube::Config, verbosity: i32) -> Result<Self, ApiError> {
         let host = config.cluster_url.authority().map(|a| a.to_string()).unwrap_or_default();
         let inner = kube::Client::try_from(config).map_err(|e| connection_error(&host_placeholder(), &e))?;
-        Ok(ApiClient { inner, host, verbosity })
+        Ok(ApiClient { inner, host, verbosity, warnings: Default::default() })
+    }
+
+    /// How many distinct warnings the server sent (for `--warnings-as-errors`).
+    pub fn warning_count(&self) -> usize {
+        self.warnings.lock().map(|w| w.seen.len()).unwrap_or(0)
+    }
+
+    /// Prints the response's `Warning: 299` texts to stderr (each distinct text once).
+    fn report_warnings(&self, headers: &http::HeaderMap) {
+        for value in headers.get_all(http::header::WARNING) {
+            let Ok(value) = value.to_str() else { continue };
+            for text in parse_warning_header(value) {
+                let new = self.warnings.lock().map(|mut w| w.seen.insert(text.clone())).unwrap_or(false);
+                if new {
+                    eprintln!("Warning: {text}");
+                }
+            }
+        }
     }
 
     /// The kube-rs client (for WebSocket upgrades).
@@ -220,6 +290,9 @@ impl ApiClient {
         if self.verbosity >= 6 {
             let status = res.as_ref().map(|r| r.status().to_string()).unwrap_or_else(|e| e.to_string());
             eprintln!("{method} {uri} {status} in {} milliseconds", started.elapsed().as_millis());
+        }
+        if let Ok(r) = &res {
+            self.report_warnings(r.headers());
         }
         res
     }
@@ -385,6 +458,16 @@ mod tests {
     fn query_encoding() {
         let r = Req::get("/api/v1/pods").query("labelSelector", "app in (a,b)").query("limit", "500");
         assert_eq!(r.uri(), "/api/v1/pods?labelSelector=app%20in%20%28a%2Cb%29&limit=500");
+    }
+
+    #[test]
+    fn warning_headers() {
+        assert_eq!(parse_warning_header(r#"299 - "unknown field \"spec.foo\"""#), vec![r#"unknown field "spec.foo""#]);
+        assert_eq!(
+            parse_warning_header(r#"299 - "a", 299 kube-apiserver "b" "Mon, 01 Jan 2024 00:00:00 GMT", 199 - "misc""#),
+            vec!["a", "b"]
+        );
+        assert!(parse_warning_header("garbage").is_empty());
     }
 
     #[test]

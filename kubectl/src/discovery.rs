@@ -3,9 +3,11 @@
 //! `deployments.apps`, `deploy.v1.apps`, `Pod`) or a manifest's `apiVersion`/`kind` maps to
 //! one of them, preferring the core group and then the server's order, as upstream does.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::client::{ApiClient, ApiError, Req};
 
@@ -150,6 +152,8 @@ impl ApiResource {
 #[derive(Debug, Clone, Default)]
 pub struct RestMapper {
     resources: Vec<Arc<ApiResource>>,
+    /// Set when a lookup found nothing (a mapper from the disk cache is then refreshed).
+    missed: Arc<AtomicBool>,
 }
 
 #[derive(Deserialize)]
@@ -213,20 +217,44 @@ struct SubresourceDiscovery {
 impl RestMapper {
     /// A mapper over the given resources (tests, caches).
     pub fn from_resources(resources: Vec<ApiResource>) -> Self {
-        RestMapper { resources: resources.into_iter().map(Arc::new).collect() }
+        RestMapper { resources: resources.into_iter().map(Arc::new).collect(), missed: Default::default() }
+    }
+
+    /// Whether some lookup found no resource.
+    pub fn missed(&self) -> bool {
+        self.missed.load(Ordering::Relaxed)
+    }
+
+    fn miss<T>(&self, err: DiscoveryError) -> Result<T, DiscoveryError> {
+        self.missed.store(true, Ordering::Relaxed);
+        Err(err)
     }
 
     /// Fetches aggregated discovery from `/api` and `/apis`.
     pub async fn discover(client: &ApiClient) -> Result<Self, DiscoveryError> {
+        let (core, groups) = Self::fetch_documents(client).await?;
+        Self::from_documents(core, groups)
+    }
+
+    /// Fetches the aggregated discovery documents of `/api` and `/apis`.
+    pub async fn fetch_documents(client: &ApiClient) -> Result<(Value, Value), DiscoveryError> {
         let (core, groups) = futures::join!(
             client.json(Req::get("/api").accept(ACCEPT_AGGREGATED)),
             client.json(Req::get("/apis").accept(ACCEPT_AGGREGATED))
         );
-        let mut mapper = RestMapper::default();
-        for doc in [core?, groups?] {
+        let (core, groups) = (core?, groups?);
+        for doc in [&core, &groups] {
             if doc.get("kind").and_then(|k| k.as_str()) != Some("APIGroupDiscoveryList") {
                 return Err(ApiError::Decode("the server does not serve aggregated discovery".into()).into());
             }
+        }
+        Ok((core, groups))
+    }
+
+    /// A mapper over the aggregated discovery documents of `/api` and `/apis`.
+    pub fn from_documents(core: Value, groups: Value) -> Result<Self, DiscoveryError> {
+        let mut mapper = RestMapper::default();
+        for doc in [core, groups] {
             let list: DiscoveryList = serde_json::from_value(doc).map_err(|e| ApiError::Decode(e.to_string()))?;
             mapper.add_list(list);
         }
@@ -292,11 +320,10 @@ impl RestMapper {
             Some((r, g)) => (r, g),
             None => (arg.as_str(), ""),
         };
-        self.find(resource, group, "").ok_or_else(|| DiscoveryError::NoMatch {
-            resource: resource.to_string(),
-            group: group.to_string(),
-            version: String::new(),
-        })
+        match self.find(resource, group, "") {
+            Some(r) => Ok(r),
+            None => self.miss(DiscoveryError::NoMatch { resource: resource.to_string(), group: group.to_string(), version: String::new() }),
+        }
     }
 
     fn find(&self, name: &str, group: &str, version: &str) -> Option<Arc<ApiResource>> {
@@ -318,11 +345,10 @@ impl RestMapper {
             Some((g, v)) => (g, v),
             None => ("", api_version),
         };
-        self.resources
-            .iter()
-            .find(|r| r.group == group && r.version == version && r.kind == kind)
-            .cloned()
-            .ok_or_else(|| DiscoveryError::NoKindMatch { kind: kind.into(), group_version: api_version.into() })
+        match self.resources.iter().find(|r| r.group == group && r.version == version && r.kind == kind) {
+            Some(r) => Ok(r.clone()),
+            None => self.miss(DiscoveryError::NoKindMatch { kind: kind.into(), group_version: api_version.into() }),
+        }
     }
 
     /// Whether the server serves this group at all.
@@ -368,7 +394,9 @@ mod tests {
         assert_eq!(m.resolve("deployment.v1.apps").unwrap().kind, "Deployment");
         assert_eq!(m.resolve("events").unwrap().group, "");
         assert_eq!(m.resolve("events.events.k8s.io").unwrap().group, "events.k8s.io");
+        assert!(!m.missed());
         let err = m.resolve("foos").unwrap_err();
+        assert!(m.missed());
         assert_eq!(err.to_string(), "the server doesn't have a resource type \"foos\"");
     }
 

@@ -204,6 +204,35 @@ pub fn report(err: &CmdError, streams: &mut Streams) -> i32 {
 /// Prints a command-line parsing error (or help text) as kubectl words it and returns the
 /// exit code.
 pub fn report_clap(err: clap::Error) -> i32 {
+    match clap_message(&err) {
+        None => 0,
+        Some(message) => {
+            eprintln!("{message}");
+            eprintln!("See 'kubectl --help' for usage.");
+            1
+        }
+    }
+}
+
+/// [`report_clap`] for a whole command line: `kubectl diff` reports flag errors as usage
+/// errors with exit code 2 (1 means "differences found"), as upstream does.
+pub fn report_clap_for(err: clap::Error, args: &[std::ffi::OsString]) -> i32 {
+    let is_diff = args.iter().skip(1).find(|a| !a.to_string_lossy().starts_with('-')).is_some_and(|a| a == "diff");
+    if !is_diff {
+        return report_clap(err);
+    }
+    match clap_message(&err) {
+        None => 0,
+        Some(message) => {
+            eprintln!("{message}");
+            eprintln!("See 'kubectl diff -h' for help and examples");
+            2
+        }
+    }
+}
+
+/// The text upstream prints for a command-line error (None after printing help).
+fn clap_message(err: &clap::Error) -> Option<String> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     let context = |kind: ContextKind| match err.get(kind) {
         Some(ContextValue::String(s)) => s.clone(),
@@ -213,7 +242,7 @@ pub fn report_clap(err: clap::Error) -> i32 {
     let message = match err.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = err.print();
-            return 0;
+            return None;
         }
         ErrorKind::UnknownArgument => {
             let arg = context(ContextKind::InvalidArg);
@@ -238,9 +267,7 @@ pub fn report_clap(err: clap::Error) -> i32 {
             format!("error: {first}")
         }
     };
-    eprintln!("{message}");
-    eprintln!("See 'kubectl --help' for usage.");
-    1
+    Some(message)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod client;
 pub mod cmd;
 pub mod config;
 pub mod discovery;
+pub mod discovery_cache;
 pub mod errors;
 pub mod factory;
 pub mod manifest;
@@ -26,9 +27,10 @@ use clap::Parser;
 
 /// Parses the command line, runs the command and returns the process exit code.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
-    let cli = match cli::Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(e) => return errors::report_clap(e),
+        Err(e) => return errors::report_clap_for(e, &args),
     };
     let mut streams = util::Streams::stdio();
     if let Some(code) = cmd::run_without_runtime(&cli, &mut streams) {
@@ -41,13 +43,36 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             return 1;
         }
     };
-    let factory = factory::Factory::new(cli.global.clone());
-    let result = runtime.block_on(cmd::dispatch(&factory, cli.command, &mut streams));
+    let exit_code = cmd::exit_code_offset(&cli.command);
+    let mut factory = factory::Factory::new(cli.global.clone());
+    if cmd::needs_fresh_discovery(&cli.command) {
+        factory.require_fresh_discovery();
+    }
+    let warnings_as_errors = cli.global.warnings_as_errors;
+    let mut result = runtime.block_on(cmd::dispatch(&factory, cli.command, &mut streams));
+    if result.is_err() && factory.cached_discovery_missed() {
+        // A type missing from cached discovery may be new: rediscover and run again, as
+        // upstream's deferred REST mapper does on a miss.
+        factory.invalidate_discovery_cache();
+        if let Ok(cli) = cli::Cli::try_parse_from(&args) {
+            factory = factory::Factory::new(cli.global.clone());
+            factory.require_fresh_discovery();
+            result = runtime.block_on(cmd::dispatch(&factory, cli.command, &mut streams));
+        }
+    }
+    if result.is_ok() && warnings_as_errors {
+        result = match factory.warning_count() {
+            0 => Ok(()),
+            1 => Err(errors::CmdError::msg("1 warning received")),
+            n => Err(errors::CmdError::msg(format!("{n} warnings received"))),
+        };
+    }
     let _ = streams.flush();
     // A blocking stdin read (exec -i) must not hold the process open.
     runtime.shutdown_background();
     match result {
         Ok(()) => 0,
-        Err(e) => errors::report(&e, &mut streams),
+        Err(errors::CmdError::Exit(code)) => code,
+        Err(e) => errors::report(&e, &mut streams) + exit_code,
     }
 }

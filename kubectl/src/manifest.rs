@@ -66,10 +66,7 @@ pub fn read_all(filenames: &[String], recursive: bool) -> Result<Vec<ManifestObj
     let mut out = Vec::new();
     for name in filenames {
         if name == "-" {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| ManifestError::Read { source_name: "STDIN".into(), message: e.to_string() })?;
+            let text = read_stdin().map_err(|message| ManifestError::Read { source_name: "STDIN".into(), message })?;
             out.extend(parse_source(&text, "STDIN")?);
             continue;
         }
@@ -84,6 +81,18 @@ pub fn read_all(filenames: &[String], recursive: bool) -> Result<Vec<ManifestObj
         }
     }
     Ok(out)
+}
+
+/// Standard input, read once per process (a command run again after a discovery refresh
+/// sees the same manifests).
+fn read_stdin() -> Result<String, String> {
+    static STDIN: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    STDIN
+        .get_or_init(|| {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).map(|_| text).map_err(|e| e.to_string())
+        })
+        .clone()
 }
 
 fn expand(path: &Path, recursive: bool, top: bool) -> Result<Vec<String>, ManifestError> {

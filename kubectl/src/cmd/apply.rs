@@ -260,12 +260,7 @@ impl ApplyCtx<'_> {
     }
 
     async fn patch_schema(&self, t: &Target) -> Option<(PatchSchema, String)> {
-        if !is_builtin_group(&t.mapping.group) {
-            return None;
-        }
-        let doc = crate::openapi::group_version_document(self.client, &t.mapping).await.ok()?;
-        let root = crate::openapi::definition_name(&doc, &t.mapping.group, &t.mapping.version, &t.mapping.kind)?;
-        Some((PatchSchema::from_document(&doc), root))
+        patch_schema(self.client, &t.mapping).await
     }
 
     async fn server_side(&self, t: &Target, streams: &mut Streams) -> Result<(Value, &'static str), CmdError> {
@@ -336,6 +331,17 @@ impl ApplyCtx<'_> {
         }
         Ok(false)
     }
+}
+
+/// The strategic merge patch schema of a built-in kind and the name of its root definition;
+/// None for other kinds (they get JSON merge patches) or when the schema is unavailable.
+pub async fn patch_schema(client: &ApiClient, mapping: &crate::discovery::ApiResource) -> Option<(PatchSchema, String)> {
+    if !is_builtin_group(&mapping.group) {
+        return None;
+    }
+    let doc = crate::openapi::group_version_document(client, mapping).await.ok()?;
+    let root = crate::openapi::definition_name(&doc, &mapping.group, &mapping.version, &mapping.kind)?;
+    Some((PatchSchema::from_document(&doc), root))
 }
 
 fn ssa_error(e: ApiError, source: &str) -> CmdError {

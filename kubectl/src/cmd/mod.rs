@@ -4,6 +4,7 @@
 pub mod api_resources;
 pub mod apply;
 pub mod auth;
+pub mod cluster_info;
 pub mod common;
 pub mod completion;
 pub mod config;
@@ -11,6 +12,8 @@ pub mod cp;
 pub mod create;
 pub mod delete;
 pub mod describe;
+pub mod diff;
+pub mod edit;
 pub mod exec;
 pub mod explain;
 pub mod expose;
@@ -50,6 +53,17 @@ pub fn run_without_runtime(cli: &Cli, streams: &mut Streams) -> Option<i32> {
     }
 }
 
+/// What a command adds to the usual exit code 1 of errors: `diff` uses 1 for "differences
+/// found", so its errors exit with 2.
+pub fn exit_code_offset(command: &Command) -> i32 {
+    i32::from(matches!(command, Command::Diff(_)))
+}
+
+/// Whether the command must not use cached discovery (upstream invalidates it first).
+pub fn needs_fresh_discovery(command: &Command) -> bool {
+    matches!(command, Command::ApiResources(a) if !a.cached) || matches!(command, Command::ApiVersions(_))
+}
+
 /// Runs a command.
 pub async fn dispatch(f: &Factory, command: Command, streams: &mut Streams) -> Result<(), CmdError> {
     match command {
@@ -62,6 +76,9 @@ pub async fn dispatch(f: &Factory, command: Command, streams: &mut Streams) -> R
         Command::Delete(a) => delete::run(f, a, streams).await,
         Command::Replace(a) => replace::run(f, a, streams).await,
         Command::Patch(a) => patch::run(f, a, streams).await,
+        Command::Edit(a) => edit::run(f, a, streams).await,
+        Command::Diff(a) => diff::run(f, a, streams).await,
+        Command::ClusterInfo(a) => cluster_info::run(f, a, streams).await,
         Command::Describe(a) => describe::run(f, a, streams).await,
         Command::Label(a) => label::run(f, a, label::Kind::Label, streams).await,
         Command::Annotate(a) => label::run(f, a, label::Kind::Annotate, streams).await,

@@ -8,17 +8,22 @@ use crate::util::age;
 
 /// The events about an object (by name, namespace, UID and, except for pods, kind).
 pub async fn search(ctx: &Ctx<'_>, obj: &Value, with_kind: bool) -> Option<Vec<Value>> {
+    let kind = if with_kind { Some(s(obj, "/kind")) } else { None };
+    search_ref(ctx, s(obj, "/metadata/name"), s(obj, "/metadata/namespace"), kind, s(obj, "/metadata/uid")).await
+}
+
+/// The events about a reference (upstream's `searchEvents` on an `ObjectReference`).
+pub async fn search_ref(ctx: &Ctx<'_>, name: &str, ns: &str, kind: Option<&str>, uid: &str) -> Option<Vec<Value>> {
     if !ctx.show_events {
         return None;
     }
-    let name = s(obj, "/metadata/name");
-    let ns = s(obj, "/metadata/namespace");
-    let uid = s(obj, "/metadata/uid");
     let mut fields = vec![format!("involvedObject.name={name}"), format!("involvedObject.namespace={ns}")];
-    if with_kind {
-        fields.push(format!("involvedObject.kind={}", s(obj, "/kind")));
+    if let Some(kind) = kind.filter(|k| !k.is_empty()) {
+        fields.push(format!("involvedObject.kind={kind}"));
     }
-    fields.push(format!("involvedObject.uid={uid}"));
+    if !uid.is_empty() {
+        fields.push(format!("involvedObject.uid={uid}"));
+    }
     let path = if ns.is_empty() { "/api/v1/events".to_string() } else { format!("/api/v1/namespaces/{ns}/events") };
     Some(ctx.list(&path, "", &fields.join(",")).await.unwrap_or_default())
 }

@@ -7,15 +7,15 @@ use super::pod::{controller_of, pod_template};
 use super::writer::{annotations_multiline, format_selector, labels_multiline, rfc1123z, s, string_map, v, Writer};
 use super::Ctx;
 
-fn arr<'a>(val: &'a Value, pointer: &str) -> &'a [Value] {
+pub(super) fn arr<'a>(val: &'a Value, pointer: &str) -> &'a [Value] {
     val.pointer(pointer).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
 }
 
-fn int(val: &Value, pointer: &str) -> i64 {
+pub(super) fn int(val: &Value, pointer: &str) -> i64 {
     val.pointer(pointer).and_then(Value::as_i64).unwrap_or(0)
 }
 
-fn name_ns_labels(w: &mut Writer, obj: &Value) {
+pub(super) fn name_ns_labels(w: &mut Writer, obj: &Value) {
     w.write(0, &format!("Name:\t{}\n", s(obj, "/metadata/name")));
     w.write(0, &format!("Namespace:\t{}\n", s(obj, "/metadata/namespace")));
     labels_multiline(w, "", "Labels", &string_map(obj, "/metadata/labels"));
@@ -104,7 +104,7 @@ pub async fn deployment(ctx: &Ctx<'_>, d: &Value) -> String {
     w.finish()
 }
 
-async fn pod_counts(ctx: &Ctx<'_>, obj: &Value) -> (usize, usize, usize, usize) {
+pub(super) async fn pod_counts(ctx: &Ctx<'_>, obj: &Value) -> (usize, usize, usize, usize) {
     let ns = s(obj, "/metadata/namespace");
     let selector = format_selector(obj.pointer("/spec/selector"), false);
     let pods = ctx.list(&format!("/api/v1/namespaces/{ns}/pods"), &selector, "").await.unwrap_or_default();
@@ -170,14 +170,18 @@ pub async fn service(ctx: &Ctx<'_>, svc: &Value) -> String {
         w.write(0, &format!("External IPs:\t{}\n", ext.join(",")));
     }
     if !s(svc, "/spec/loadBalancerIP").is_empty() {
-        w.write(0, &format!("IP:\t{}\n", s(svc, "/spec/loadBalancerIP")));
+        w.write(0, &format!("Desired LoadBalancer IP:\t{}\n", s(svc, "/spec/loadBalancerIP")));
     }
     if !s(svc, "/spec/externalName").is_empty() {
         w.write(0, &format!("External Name:\t{}\n", s(svc, "/spec/externalName")));
     }
     let ingress: Vec<String> = arr(svc, "/status/loadBalancer/ingress")
         .iter()
-        .map(|i| if s(i, "/ip").is_empty() { s(i, "/hostname").to_string() } else { s(i, "/ip").to_string() })
+        .map(|i| match (s(i, "/ip"), s(i, "/ipMode")) {
+            ("", _) => s(i, "/hostname").to_string(),
+            (ip, "") => ip.to_string(),
+            (ip, mode) => format!("{ip} ({mode})"),
+        })
         .collect();
     if !ingress.is_empty() {
         w.write(0, &format!("LoadBalancer Ingress:\t{}\n", ingress.join(", ")));
@@ -189,6 +193,9 @@ pub async fn service(ctx: &Ctx<'_>, svc: &Value) -> String {
     if !s(svc, "/spec/externalTrafficPolicy").is_empty() {
         w.write(0, &format!("External Traffic Policy:\t{}\n", s(svc, "/spec/externalTrafficPolicy")));
     }
+    if !s(svc, "/spec/internalTrafficPolicy").is_empty() {
+        w.write(0, &format!("Internal Traffic Policy:\t{}\n", s(svc, "/spec/internalTrafficPolicy")));
+    }
     if int(svc, "/spec/healthCheckNodePort") != 0 {
         w.write(0, &format!("HealthCheck NodePort:\t{}\n", int(svc, "/spec/healthCheckNodePort")));
     }
@@ -196,8 +203,8 @@ pub async fn service(ctx: &Ctx<'_>, svc: &Value) -> String {
     if !ranges.is_empty() {
         w.write(0, &format!("LoadBalancer Source Ranges:\t{}\n", ranges.join(",")));
     }
-    if !s(svc, "/spec/internalTrafficPolicy").is_empty() {
-        w.write(0, &format!("Internal Traffic Policy:\t{}\n", s(svc, "/spec/internalTrafficPolicy")));
+    if !s(svc, "/spec/trafficDistribution").is_empty() {
+        w.write(0, &format!("Traffic Distribution:\t{}\n", s(svc, "/spec/trafficDistribution")));
     }
     events::describe(evs.as_deref(), &mut w);
     w.finish()
@@ -214,27 +221,39 @@ fn service_port(w: &mut Writer, p: &Value, slices: &[Value]) {
     w.write(0, &format!("Endpoints:\t{}\n", format_slices(slices, s(p, "/name"))));
 }
 
-fn format_slices(slices: &[Value], port_name: &str) -> String {
+/// `formatEndpointSlices` for one port name: up to three ready `ip:port`s, then `+ N more...`.
+pub(super) fn format_slices(slices: &[Value], port_name: &str) -> String {
     if slices.is_empty() {
         return "<none>".into();
     }
-    let mut list = Vec::new();
-    let mut count = 0;
+    const MAX: usize = 3;
+    let mut list: Vec<String> = Vec::new();
+    let (mut more, mut count) = (false, 0usize);
+    let ready = |e: &Value| e.pointer("/conditions/ready").and_then(Value::as_bool).unwrap_or(true);
     for sl in slices {
         let ports = arr(sl, "/ports");
-        let addrs: Vec<&str> = arr(sl, "/endpoints").iter().filter_map(|e| e.pointer("/addresses/0").and_then(Value::as_str)).collect();
+        let endpoints = arr(sl, "/endpoints");
         if ports.is_empty() {
-            for a in &addrs {
-                if list.len() < 3 {
-                    list.push(a.to_string());
+            for e in endpoints {
+                more |= list.len() == MAX;
+                if !ready(e) {
+                    continue;
+                }
+                if !more {
+                    list.push(s(e, "/addresses/0").to_string());
                 }
                 count += 1;
             }
             continue;
         }
-        for p in ports.iter().filter(|p| s(p, "/name").is_empty() || s(p, "/name") == port_name) {
-            for a in &addrs {
-                if list.len() < 3 {
+        for p in ports.iter().filter(|p| s(p, "/name") == port_name) {
+            for e in endpoints {
+                more |= list.len() == MAX;
+                if !ready(e) {
+                    continue;
+                }
+                if !more {
+                    let a = s(e, "/addresses/0");
                     let host = if a.contains(':') { format!("[{a}]") } else { a.to_string() };
                     list.push(format!("{host}:{}", int(p, "/port")));
                 }
@@ -243,14 +262,14 @@ fn format_slices(slices: &[Value], port_name: &str) -> String {
         }
     }
     let ret = list.join(",");
-    if count > 3 {
-        format!("{ret} + {} more...", count - 3)
+    if more {
+        format!("{ret} + {} more...", count.saturating_sub(MAX))
     } else {
         ret
     }
 }
 
-fn format_map(m: &std::collections::BTreeMap<String, String>) -> String {
+pub(super) fn format_map(m: &std::collections::BTreeMap<String, String>) -> String {
     if m.is_empty() {
         return "<none>".into();
     }
@@ -302,68 +321,40 @@ pub fn secret(sec: &Value) -> String {
     w.finish()
 }
 
-/// `describe namespace` (with its resource quotas and limit ranges).
-pub async fn namespace(ctx: &Ctx<'_>, ns: &Value) -> String {
-    let name = s(ns, "/metadata/name");
-    let quotas = ctx.list(&format!("/api/v1/namespaces/{name}/resourcequotas"), "", "").await;
-    let limits = ctx.list(&format!("/api/v1/namespaces/{name}/limitranges"), "", "").await;
-    let mut w = Writer::default();
-    w.write(0, &format!("Name:\t{name}\n"));
-    labels_multiline(&mut w, "", "Labels", &string_map(ns, "/metadata/labels"));
-    annotations_multiline(&mut w, "Annotations", &string_map(ns, "/metadata/annotations"));
-    w.write(0, &format!("Status:\t{}\n", s(ns, "/status/phase")));
-    if let Ok(quotas) = quotas {
-        w.write(0, "\n");
-        resource_quotas(&mut w, &quotas);
-    }
-    if let Ok(limits) = limits {
-        w.write(0, "\n");
-        if limits.is_empty() {
-            w.write(0, "No LimitRange resource.\n");
-        } else {
-            w.write(0, "Resource Limits\n Type\tResource\tMin\tMax\tDefault Request\tDefault Limit\tMax Limit/Request Ratio\n");
-            w.write(0, " ----\t--------\t---\t---\t---------------\t-------------\t-----------------------\n");
-        }
-    }
-    w.finish()
-}
-
-fn resource_quotas(w: &mut Writer, quotas: &[Value]) {
-    if quotas.is_empty() {
-        w.write(0, "No resource quota.\n");
-        return;
-    }
-    let mut sorted: Vec<&Value> = quotas.iter().collect();
-    sorted.sort_by(|a, b| s(a, "/metadata/name").cmp(s(b, "/metadata/name")));
-    w.write(0, "Resource Quotas\n");
-    for q in sorted {
-        w.write(1, &format!("Name:\t{}\n", s(q, "/metadata/name")));
-        w.write(1, "Resource\tUsed\tHard\n");
-        w.write(1, "--------\t---\t---\n");
-        let used = string_map(q, "/status/used");
-        for (r, hard) in string_map(q, "/status/hard") {
-            w.write(1, &format!("{r}\t{}\t{hard}\n", used.get(&r).cloned().unwrap_or_else(|| "0".into())));
-        }
-    }
-}
-
-/// `describe serviceaccount`.
+/// `describe serviceaccount`: its secrets (marked when missing) and legacy token secrets.
 pub async fn service_account(ctx: &Ctx<'_>, sa: &Value) -> String {
+    let ns = s(sa, "/metadata/namespace");
+    let secrets = ctx.list(&format!("/api/v1/namespaces/{ns}/secrets"), "", "").await;
     let evs = events::search(ctx, sa, true).await;
+    let names = |ptr: &str| -> Vec<String> { arr(sa, ptr).iter().map(|x| s(x, "/name").to_string()).collect() };
+    let (pull, mount) = (names("/imagePullSecrets"), names("/secrets"));
+    let mut tokens = Vec::new();
+    let mut missing = std::collections::BTreeSet::new();
+    if let Ok(secrets) = &secrets {
+        for sec in secrets {
+            let ann = |k: &str| sec.pointer(&format!("/metadata/annotations/{k}")).and_then(Value::as_str).unwrap_or("");
+            if s(sec, "/type") == "kubernetes.io/service-account-token"
+                && ann("kubernetes.io~1service-account.name") == s(sa, "/metadata/name")
+                && ann("kubernetes.io~1service-account.uid") == s(sa, "/metadata/uid")
+            {
+                tokens.push(s(sec, "/metadata/name").to_string());
+            }
+        }
+        let existing: std::collections::BTreeSet<&str> = secrets.iter().map(|x| s(x, "/metadata/name")).collect();
+        missing.extend(mount.iter().chain(&pull).filter(|n| !existing.contains(n.as_str())).cloned());
+    }
     let mut w = Writer::default();
     name_ns_labels(&mut w, sa);
-    let names = |ptr: &str| -> Vec<String> { arr(sa, ptr).iter().map(|x| s(x, "/name").to_string()).collect() };
-    for (title, list) in [("Image pull secrets", names("/imagePullSecrets")), ("Mountable secrets", names("/secrets")), ("Tokens", Vec::new())] {
+    for (header, list) in [("Image pull secrets:", pull), ("Mountable secrets: ", mount), ("Tokens:            ", tokens)] {
         if list.is_empty() {
-            w.write(0, &format!("{title}:\t<none>\n"));
+            w.write(0, &format!("{header}\t<none>\n"));
             continue;
         }
-        for (i, n) in list.iter().enumerate() {
-            if i == 0 {
-                w.write(0, &format!("{title}:\t{n}\n"));
-            } else {
-                w.write(0, &format!("\t{n}\n"));
-            }
+        let mut prefix = header;
+        for n in &list {
+            let suffix = if missing.contains(n) { " (not found)" } else { "" };
+            w.write(0, &format!("{prefix}\t{n}{suffix}\n"));
+            prefix = "                   ";
         }
     }
     events::describe(evs.as_deref(), &mut w);
@@ -405,6 +396,9 @@ pub async fn job(ctx: &Ctx<'_>, job: &Value) -> String {
     if !s(job, "/status/completionTime").is_empty() {
         w.write(0, &format!("Completed At:\t{}\n", rfc1123z(s(job, "/status/completionTime"))));
     }
+    if let (Some(start), Some(end)) = (seconds(s(job, "/status/startTime")), seconds(s(job, "/status/completionTime"))) {
+        w.write(0, &format!("Duration:\t{}\n", rkube_apimachinery::duration::human_duration(end - start)));
+    }
     if let Some(x) = opt("/spec/activeDeadlineSeconds") {
         w.write(0, &format!("Active Deadline Seconds:\t{x}s\n"));
     }
@@ -413,9 +407,27 @@ pub async fn job(ctx: &Ctx<'_>, job: &Value) -> String {
         None => w.write(0, &format!("Pods Statuses:\t{active} Active / {succeeded} Succeeded / {failed} Failed\n")),
         Some(r) => w.write(0, &format!("Pods Statuses:\t{active} Active ({r} Ready) / {succeeded} Succeeded / {failed} Failed\n")),
     }
+    if s(job, "/spec/completionMode") == "Indexed" {
+        w.write(0, &format!("Completed Indexes:\t{}\n", cap_indexes(s(job, "/status/completedIndexes"), 50)));
+    }
     pod_template(&mut w, job.pointer("/spec/template").unwrap_or(&Value::Null));
     events::describe(evs.as_deref(), &mut w);
     w.finish()
+}
+
+fn seconds(ts: &str) -> Option<i64> {
+    ts.parse::<k8s_openapi::jiff::Timestamp>().ok().map(|t| t.as_second())
+}
+
+/// `capIndexesListOrNone`: the list cut at the first comma after `soft_limit` characters.
+fn cap_indexes(indexes: &str, soft_limit: usize) -> String {
+    if indexes.is_empty() {
+        return "<none>".into();
+    }
+    match indexes.get(soft_limit..).and_then(|rest| rest.find(',')) {
+        Some(pos) => format!("{}...", &indexes[..soft_limit + pos + 1]),
+        None => indexes.to_string(),
+    }
 }
 
 /// `describe cronjob`.

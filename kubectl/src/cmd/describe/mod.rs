@@ -1,12 +1,18 @@
-//! `kubectl describe`: upstream's per-kind describers (pods, deployments, replica sets,
-//! services, config maps, secrets, namespaces, service accounts, jobs, cron jobs) and the
-//! generic describer for every other kind, each followed by the object's events.
+//! `kubectl describe`: upstream's per-kind describers (pods, nodes, deployments, replica
+//! sets, stateful sets, daemon sets, services, ingresses, config maps, secrets, namespaces,
+//! service accounts, jobs, cron jobs, persistent volumes and claims, RBAC) and the generic
+//! describer for every other kind, each followed by the object's events.
 
 mod events;
 mod generic;
+mod ingress;
 mod kinds;
+mod namespace;
+mod node;
 mod pod;
 mod rbac;
+mod storage;
+mod workloads;
 pub mod writer;
 
 use std::io::Write;
@@ -154,7 +160,13 @@ async fn describe(ctx: &Ctx<'_>, t: &Target, obj: &Value) -> String {
         ("", "Service") => kinds::service(ctx, obj).await,
         ("", "ConfigMap") => kinds::config_map(ctx, obj).await,
         ("", "Secret") => kinds::secret(obj),
-        ("", "Namespace") => kinds::namespace(ctx, obj).await,
+        ("", "Namespace") => namespace::describe(ctx, obj).await,
+        ("", "Node") => node::describe(ctx, obj).await,
+        ("", "PersistentVolume") => storage::persistent_volume(ctx, obj).await,
+        ("", "PersistentVolumeClaim") => storage::persistent_volume_claim(ctx, obj).await,
+        ("apps", "StatefulSet") => workloads::stateful_set(ctx, obj).await,
+        ("apps", "DaemonSet") => workloads::daemon_set(ctx, obj).await,
+        ("networking.k8s.io" | "extensions", "Ingress") => ingress::describe(ctx, obj).await,
         ("", "ServiceAccount") => kinds::service_account(ctx, obj).await,
         ("batch", "Job") => kinds::job(ctx, obj).await,
         ("batch", "CronJob") => kinds::cron_job(ctx, obj).await,

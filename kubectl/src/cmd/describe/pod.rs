@@ -29,6 +29,7 @@ pub async fn describe(ctx: &Ctx<'_>, pod: &Value) -> String {
     w.write(0, &format!("QoS Class:\t{}\n", qos_class(pod)));
     labels_multiline(&mut w, "", "Node-Selectors", &string_map(pod, "/spec/nodeSelector"));
     tolerations_multiline(&mut w, "", "Tolerations", arr(pod, "/spec/tolerations"));
+    topology_spread_constraints(&mut w, arr(pod, "/spec/topologySpreadConstraints"), "");
     events::describe(evs.as_deref(), &mut w);
     w.finish()
 }
@@ -78,6 +79,9 @@ fn status_lines(w: &mut Writer, pod: &Value) {
     }
     if let Some(sp) = pod.pointer("/spec/securityContext/seccompProfile") {
         w.write(0, &format!("SeccompProfile:\t{}\n", s(sp, "/type")));
+        if s(sp, "/type") == "Localhost" {
+            w.write(0, &format!("LocalhostProfile:\t{}\n", s(sp, "/localhostProfile")));
+        }
     }
     w.write(0, &format!("IP:\t{}\n", s(pod, "/status/podIP")));
     let ips = arr(pod, "/status/podIPs");
@@ -94,6 +98,10 @@ fn status_lines(w: &mut Writer, pod: &Value) {
     }
     if !s(pod, "/status/nominatedNodeName").is_empty() {
         w.write(0, &format!("NominatedNodeName:\t{}\n", s(pod, "/status/nominatedNodeName")));
+    }
+    if let Some(res) = pod.pointer("/spec/resources").filter(|r| !r.is_null()) {
+        w.write(0, "Resources:\n");
+        resources(w, Some(res), 1);
     }
 }
 
@@ -181,6 +189,9 @@ fn basic_info(w: &mut Writer, c: &Value, status: Option<&Value>, space: &str) {
     }
     if let Some(sp) = c.pointer("/securityContext/seccompProfile") {
         w.write(2, &format!("SeccompProfile:\t{}\n", s(sp, "/type")));
+        if s(sp, "/type") == "Localhost" {
+            w.write(3, &format!("LocalhostProfile:\t{}\n", s(sp, "/localhostProfile")));
+        }
     }
 }
 
@@ -373,8 +384,7 @@ pub fn volumes(w: &mut Writer, vols: &[Value], space: &str) {
 fn volume_source(w: &mut Writer, vol: &Value) {
     let optional = |x: &Value| x.get("optional").and_then(Value::as_bool).unwrap_or(false);
     if let Some(h) = vol.get("hostPath") {
-        let t = if s(h, "/type").is_empty() { "<none>".to_string() } else { s(h, "/type").to_string() };
-        w.write(2, &format!("Type:\tHostPath (bare host directory volume)\n    Path:\t{}\n    HostPathType:\t{t}\n", s(h, "/path")));
+        host_path_source(w, h);
     } else if let Some(e) = vol.get("emptyDir") {
         let limit = if s(e, "/sizeLimit").is_empty() { "<unset>".to_string() } else { v(e, "/sizeLimit") };
         w.write(2, &format!("Type:\tEmptyDir (a temporary directory that shares a pod's lifetime)\n    Medium:\t{}\n    SizeLimit:\t{limit}\n", s(e, "/medium")));
@@ -400,6 +410,32 @@ fn volume_source(w: &mut Writer, vol: &Value) {
         }
     } else {
         w.write(1, "<unknown>\n");
+    }
+}
+
+/// `printHostPathVolumeSource` (`<none>` only when the type is unset, not when empty).
+pub fn host_path_source(w: &mut Writer, h: &Value) {
+    let t = h.get("type").and_then(Value::as_str).unwrap_or("<none>");
+    w.write(2, &format!("Type:\tHostPath (bare host directory volume)\n    Path:\t{}\n    HostPathType:\t{t}\n", s(h, "/path")));
+}
+
+/// `describeTopologySpreadConstraints`, sorted by topology key; nothing when there are none.
+pub fn topology_spread_constraints(w: &mut Writer, tscs: &[Value], space: &str) {
+    if tscs.is_empty() {
+        return;
+    }
+    let mut sorted: Vec<&Value> = tscs.iter().collect();
+    sorted.sort_by(|a, b| s(a, "/topologyKey").cmp(s(b, "/topologyKey")));
+    w.write(0, &format!("{space}Topology Spread Constraints:\t"));
+    for (i, t) in sorted.iter().enumerate() {
+        if i != 0 {
+            w.write(0, &format!("{space}\t"));
+        }
+        let mut text = format!("{}:{} when max skew {} is exceeded", s(t, "/topologyKey"), s(t, "/whenUnsatisfiable"), v(t, "/maxSkew"));
+        if let Some(sel) = t.get("labelSelector").filter(|x| !x.is_null()) {
+            text.push_str(&format!(" for selector {}", super::writer::format_selector(Some(sel), true)));
+        }
+        w.write(0, &format!("{text}\n"));
     }
 }
 
@@ -453,6 +489,7 @@ pub fn pod_template(w: &mut Writer, template: &Value) {
     }
     containers(w, "Containers", arr(template, "/spec/containers"), None, "  ");
     volumes(w, arr(template, "/spec/volumes"), "  ");
+    topology_spread_constraints(w, arr(template, "/spec/topologySpreadConstraints"), "  ");
     if !s(template, "/spec/priorityClassName").is_empty() {
         w.write(1, &format!("Priority Class Name:\t{}\n", s(template, "/spec/priorityClassName")));
     }

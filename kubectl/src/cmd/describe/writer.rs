@@ -192,6 +192,54 @@ pub fn format_selector(sel: Option<&Value>, none_for_empty: bool) -> String {
     parts.join(",")
 }
 
+/// An array field of a JSON value (empty when absent).
+pub fn arr<'a>(val: &'a Value, pointer: &str) -> &'a [Value] {
+    val.pointer(pointer).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+}
+
+/// An integer field of a JSON value (0 when absent).
+pub fn int(val: &Value, pointer: &str) -> i64 {
+    val.pointer(pointer).and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// A quantity field as upstream's `Quantity.String()` prints it ("0" when absent).
+pub fn quantity(val: &Value, pointer: &str) -> String {
+    match val.pointer(pointer) {
+        None | Some(Value::Null) => "0".into(),
+        Some(q) => rkube_apimachinery::quantity::Quantity::from_json(q).map(|q| q.to_string()).unwrap_or_else(|_| v(val, pointer)),
+    }
+}
+
+/// A string list as Go's `%v` prints a `[]string` (`[a b]`).
+pub fn go_list(val: &Value, pointer: &str) -> String {
+    let items: Vec<String> = arr(val, pointer).iter().map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| crate::printers::table::go_sprint(x))).collect();
+    format!("[{}]", items.join(" "))
+}
+
+/// `printNodeTaintsMultiline`: taints sorted by effect then key, as `key=value:effect`.
+pub fn taints_multiline(w: &mut Writer, title: &str, taints: &[Value]) {
+    w.write(0, &format!("{title}:\t"));
+    if taints.is_empty() {
+        w.line("<none>");
+        return;
+    }
+    let mut sorted: Vec<&Value> = taints.iter().collect();
+    sorted.sort_by_key(|t| format!("{},{}", s(t, "/effect"), s(t, "/key")));
+    for (i, t) in sorted.iter().enumerate() {
+        if i != 0 {
+            w.write(0, "\t");
+        }
+        let mut text = s(t, "/key").to_string();
+        if !s(t, "/value").is_empty() {
+            text.push_str(&format!("={}", s(t, "/value")));
+        }
+        if !s(t, "/effect").is_empty() {
+            text.push_str(&format!(":{}", s(t, "/effect")));
+        }
+        w.write(0, &format!("{text}\n"));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

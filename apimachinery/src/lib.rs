@@ -1,6 +1,7 @@
 //! Pure Kubernetes API machinery shared by rkube's binaries: no IO lives here, so every
 //! piece is unit-tested without a server.
 
+pub mod cron;
 pub mod duration;
 pub mod field_selector;
 pub mod label_selector;

@@ -4,7 +4,7 @@
 use rkube_apimachinery::validation::{max_len_error, FieldError};
 use serde_json::{json, Value};
 
-use super::cron::{parse_schedule, time_zone_problem};
+use rkube_apimachinery::cron::{parse as parse_schedule, time_zone_problem};
 use super::jobspec::validate_job_spec;
 use crate::resources::apps::podtemplate::{container_cells, default_template_at};
 use crate::resources::apps::selector::{format_label_selector, invalid_selector};

@@ -6,7 +6,7 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 
-use super::schedule::Schedule;
+use rkube_apimachinery::cron::Schedule;
 
 /// How many missed start times upstream tolerates before warning `TooManyMissedTimes`.
 pub const MAX_MISSED: u64 = 100;
@@ -115,7 +115,7 @@ pub fn scheduled_timestamp(scheduled: Timestamp, tz: &TimeZone) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::schedule::parse;
+    use rkube_apimachinery::cron::parse;
     use super::*;
     use k8s_openapi::api::batch::v1::{CronJobSpec, CronJobStatus, JobCondition, JobStatus};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;

@@ -10,13 +10,13 @@
 //! 60/N seconds of real time).
 
 pub mod logic;
-pub mod schedule;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
+use rkube_apimachinery::cron;
 use k8s_openapi::api::batch::v1::{CronJob, CronJobStatus, Job};
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -185,7 +185,7 @@ async fn schedule_next(ctx: &Ctx, cj: &CronJob, children: &[Arc<Job>], status: &
     if cj.metadata.deletion_timestamp.is_some() || spec.suspend.unwrap_or(false) {
         return Ok(Action::await_change());
     }
-    let tz = match schedule::time_zone(spec.time_zone.as_deref()) {
+    let tz = match cron::time_zone(spec.time_zone.as_deref()) {
         Ok(tz) => tz,
         Err(e) => {
             let zone = spec.time_zone.clone().unwrap_or_default();
@@ -193,7 +193,7 @@ async fn schedule_next(ctx: &Ctx, cj: &CronJob, children: &[Arc<Job>], status: &
             return Ok(Action::await_change());
         }
     };
-    let sched = match schedule::parse(&spec.schedule) {
+    let sched = match cron::parse(&spec.schedule) {
         Ok(s) => s,
         Err(e) => {
             ctx.recorder.warning(&reference(cj), "UnparseableSchedule", format!("unparseable schedule: {:?} : {e}", spec.schedule));

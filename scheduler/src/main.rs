@@ -45,8 +45,9 @@ struct Args {
     /// Lease namespace.
     #[arg(long)]
     leader_elect_resource_namespace: Option<String>,
-    /// Address of the health and metrics server.
-    #[arg(long, default_value = "0.0.0.0")]
+    /// Address of the health and metrics server. Loopback by default: the server is plain
+    /// HTTP and unauthenticated until components serve TLS.
+    #[arg(long, default_value = "127.0.0.1")]
     bind_address: String,
     /// Port of the health and metrics server (plain HTTP here; upstream serves HTTPS).
     #[arg(long, default_value_t = 10259)]

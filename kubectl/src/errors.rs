@@ -217,7 +217,22 @@ pub fn report_clap(err: clap::Error) -> i32 {
 /// [`report_clap`] for a whole command line: `kubectl diff` reports flag errors as usage
 /// errors with exit code 2 (1 means "differences found"), as upstream does.
 pub fn report_clap_for(err: clap::Error, args: &[std::ffi::OsString]) -> i32 {
-    let is_diff = args.iter().skip(1).find(|a| !a.to_string_lossy().starts_with('-')).is_some_and(|a| a == "diff");
+    const VALUE_FLAGS: &[&str] = &[
+        "--kubeconfig", "--context", "--cluster", "--user", "-n", "--namespace", "-s", "--server", "--token", "--username",
+        "--password", "--certificate-authority", "--client-certificate", "--client-key", "--tls-server-name",
+        "--request-timeout", "--cache-dir", "--as", "--as-group", "--as-uid", "-v", "--v",
+    ];
+    let mut subcommand = None;
+    let mut tokens = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(t) = tokens.next() {
+        if VALUE_FLAGS.contains(&t.as_ref()) {
+            tokens.next();
+        } else if !t.starts_with('-') {
+            subcommand = Some(t);
+            break;
+        }
+    }
+    let is_diff = subcommand.is_some_and(|s| s == "diff");
     if !is_diff {
         return report_clap(err);
     }

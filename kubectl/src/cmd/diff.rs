@@ -302,7 +302,7 @@ impl DiffCtx<'_> {
             };
             let force = attempt == MAX_RETRIES;
             if force {
-                let gv = t.mapping.api_version();
+                let gv = format!("{}/{}", t.mapping.group, t.mapping.version);
                 streams.eprint(&klog_warning(&format!(
                     "Object ({gv}, Kind={}: {}) keeps changing, diffing without lock",
                     t.mapping.kind,

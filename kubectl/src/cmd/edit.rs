@@ -295,10 +295,13 @@ pub async fn run(f: &Factory, a: Args, streams: &mut Streams) -> Result<(), CmdE
     if !a.subresource.is_empty() && a.subresource != "status" {
         return Err(CmdError::msg(format!("invalid subresource value: \"{}\". Must be one of [status]", a.subresource)));
     }
-    let as_json = a.print.output == "json";
-    if !as_json && !a.print.output.is_empty() {
-        crate::printers::OutputFormat::parse(&a.print.output, a.print.template.as_deref())?;
+    if !["", "json", "yaml"].contains(&a.print.output.as_str()) {
+        return Err(CmdError::msg(format!(
+            "unable to match a printer suitable for the output format \"{}\", allowed formats are: json,yaml",
+            a.print.output
+        )));
     }
+    let as_json = a.print.output == "json";
     let validation = common::field_validation(&a.validate)?;
     let scope = common::scope(f, false, None, None)?;
     let targets = common::targets(f, &a.files, &a.args, &scope).await?;

@@ -1,6 +1,7 @@
 //! Harness for whole-cluster tests: starts rkube's binaries from the workspace target dir on
 //! free loopback ports with private data dirs, and runs the real kubectl against them.
 
+pub mod compare;
 pub mod kubelet;
 
 use std::net::TcpListener;

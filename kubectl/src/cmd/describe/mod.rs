@@ -162,6 +162,8 @@ async fn describe(ctx: &Ctx<'_>, t: &Target, obj: &Value) -> String {
         ("", "Secret") => kinds::secret(obj),
         ("", "Namespace") => namespace::describe(ctx, obj).await,
         ("", "Node") => node::describe(ctx, obj).await,
+        ("", "ResourceQuota") => namespace::resource_quota(obj),
+        ("", "LimitRange") => namespace::limit_range(obj),
         ("", "PersistentVolume") => storage::persistent_volume(ctx, obj).await,
         ("", "PersistentVolumeClaim") => storage::persistent_volume_claim(ctx, obj).await,
         ("apps", "StatefulSet") => workloads::stateful_set(ctx, obj).await,

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use rkube_apimachinery::quantity::Quantity;
 use serde_json::Value;
 
 use super::writer::{annotations_multiline, arr, labels_multiline, quantity, rfc1123z, s, string_map, Writer};
@@ -95,20 +96,69 @@ fn limit_ranges(w: &mut Writer, limits: &[Value]) {
     w.write(0, "Resource Limits\n Type\tResource\tMin\tMax\tDefault Request\tDefault Limit\tMax Limit/Request Ratio\n");
     w.write(0, " ----\t--------\t---\t---\t---------------\t-------------\t-----------------------\n");
     for lr in limits {
-        for item in arr(lr, "/spec/limits") {
-            let fields = ["min", "max", "defaultRequest", "default", "maxLimitRequestRatio"];
-            let names: BTreeSet<&String> = fields.iter().filter_map(|f| item.get(*f).and_then(Value::as_object)).flat_map(|m| m.keys()).collect();
-            for r in names {
-                let key = r.replace('~', "~0").replace('/', "~1");
-                let cell = |f: &str| match item.pointer(&format!("/{f}/{key}")) {
-                    Some(_) => quantity(item, &format!("/{f}/{key}")),
-                    None => "-".to_string(),
-                };
-                w.write(
-                    0,
-                    &format!(" {}\t{r}\t{}\t{}\t{}\t{}\t{}\n", s(item, "/type"), cell("min"), cell("max"), cell("defaultRequest"), cell("default"), cell("maxLimitRequestRatio")),
-                );
+        limit_rows(w, lr, " ");
+    }
+}
+
+/// `describeLimitRangeSpec`: a row per item and resource.
+fn limit_rows(w: &mut Writer, lr: &Value, prefix: &str) {
+    for item in arr(lr, "/spec/limits") {
+        let fields = ["min", "max", "defaultRequest", "default", "maxLimitRequestRatio"];
+        let names: BTreeSet<&String> = fields.iter().filter_map(|f| item.get(*f).and_then(Value::as_object)).flat_map(|m| m.keys()).collect();
+        for r in names {
+            let key = r.replace('~', "~0").replace('/', "~1");
+            let cell = |f: &str| match item.pointer(&format!("/{f}/{key}")) {
+                Some(_) => quantity(item, &format!("/{f}/{key}")),
+                None => "-".to_string(),
+            };
+            w.write(
+                0,
+                &format!("{prefix}{}\t{r}\t{}\t{}\t{}\t{}\t{}\n", s(item, "/type"), cell("min"), cell("max"), cell("defaultRequest"), cell("default"), cell("maxLimitRequestRatio")),
+            );
+        }
+    }
+}
+
+/// `describe limitrange`.
+pub fn limit_range(lr: &Value) -> String {
+    let mut w = Writer::default();
+    w.write(0, &format!("Name:\t{}\n", s(lr, "/metadata/name")));
+    w.write(0, &format!("Namespace:\t{}\n", s(lr, "/metadata/namespace")));
+    w.write(0, "Type\tResource\tMin\tMax\tDefault Request\tDefault Limit\tMax Limit/Request Ratio\n");
+    w.write(0, "----\t--------\t---\t---\t---------------\t-------------\t-----------------------\n");
+    limit_rows(&mut w, lr, "");
+    w.finish()
+}
+
+/// `describe resourcequota`: used amounts are printed in the hard amount's format.
+pub fn resource_quota(q: &Value) -> String {
+    let mut w = Writer::default();
+    w.write(0, &format!("Name:\t{}\n", s(q, "/metadata/name")));
+    w.write(0, &format!("Namespace:\t{}\n", s(q, "/metadata/namespace")));
+    let mut scopes: Vec<&str> = arr(q, "/spec/scopes").iter().filter_map(Value::as_str).collect();
+    if !scopes.is_empty() {
+        scopes.sort();
+        w.write(0, &format!("Scopes:\t{}\n", scopes.join(", ")));
+        for scope in &scopes {
+            let help = scope_help(scope);
+            if !help.is_empty() {
+                w.write(0, &format!(" * {help}\n"));
             }
         }
     }
+    w.write(0, "Resource\tUsed\tHard\n");
+    w.write(0, "--------\t----\t----\n");
+    let parse = |ptr: String| q.pointer(&ptr).and_then(|x| Quantity::from_json(x).ok()).unwrap_or_default();
+    let mut names: Vec<&String> = q.pointer("/status/hard").and_then(Value::as_object).map(|h| h.keys().collect()).unwrap_or_default();
+    names.sort();
+    for r in names {
+        let key = r.replace('~', "~0").replace('/', "~1");
+        let hard = parse(format!("/status/hard/{key}"));
+        let mut used = parse(format!("/status/used/{key}"));
+        if used.format() != hard.format() {
+            used = Quantity::from_value(used.value(), hard.format());
+        }
+        w.write(0, &format!("{r}\t{used}\t{hard}\n"));
+    }
+    w.finish()
 }

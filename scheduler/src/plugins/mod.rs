@@ -7,7 +7,6 @@ use crate::framework::interface::PluginInstance;
 pub mod balanced_allocation;
 pub mod default_binder;
 pub mod default_preemption;
-pub mod helper;
 pub mod image_locality;
 pub mod inter_pod_affinity;
 pub mod node_affinity;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::PreferredSchedulingTerm;
 
-use super::helper::{required_node_affinity_matches, term_matches};
+use rkube_apimachinery::scheduling::{required_node_affinity_matches, term_matches};
 use crate::framework::interface::*;
 use crate::framework::snapshot::Snapshot;
 use crate::framework::types::{NodeInfo, PodInfo};
@@ -65,7 +65,7 @@ impl PreFilterPlugin for NodeAffinity {
 
 impl FilterPlugin for NodeAffinity {
     fn filter(&self, _s: &CycleState, pod: &PodInfo, node: &NodeInfo, _snap: &Snapshot) -> Status {
-        if required_node_affinity_matches(pod, node) {
+        if required_node_affinity_matches(pod.pod.spec.as_ref(), &node.labels, &node.name) {
             Status::success()
         } else {
             Status::new(Code::UnschedulableAndUnresolvable, ERR_REASON)

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Taint;
 
-use super::helper::tolerates;
+use rkube_apimachinery::scheduling::tolerates;
 use crate::framework::interface::{Code, CycleState, FilterPlugin, Plugin, PluginInstance, Status};
 use crate::framework::snapshot::Snapshot;
 use crate::framework::types::{NodeInfo, PodInfo};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::TopologySpreadConstraint;
 use rkube_apimachinery::label_selector::{LabelSelector, Operator, Requirement};
 
-use super::helper::{find_untolerated_taint, required_node_affinity_matches};
+use rkube_apimachinery::scheduling::{find_untolerated_taint, required_node_affinity_matches};
 use crate::framework::fast_hash::FastMap;
 use crate::framework::interface::*;
 use crate::framework::parallel::chunked;
@@ -72,7 +72,7 @@ impl Constraint {
 
     /// Upstream `matchNodeInclusionPolicies`.
     fn includes(&self, pod: &PodInfo, node: &NodeInfo) -> bool {
-        if self.honor_node_affinity && !required_node_affinity_matches(pod, node) {
+        if self.honor_node_affinity && !required_node_affinity_matches(pod.pod.spec.as_ref(), &node.labels, &node.name) {
             return false;
         }
         if self.honor_node_taints {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Toleration;
 
-use super::helper::{find_untolerated_taint, tolerates};
+use rkube_apimachinery::scheduling::{find_untolerated_taint, tolerates};
 use crate::framework::interface::*;
 use crate::framework::snapshot::Snapshot;
 use crate::framework::types::{NodeInfo, PodInfo};

@@ -10,7 +10,7 @@ use futures::FutureExt;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 use rkube_apimachinery::quantity::Quantity;
 
-use super::helper::node_selector_matches;
+use rkube_apimachinery::scheduling::node_selector_matches;
 use crate::framework::interface::*;
 use crate::framework::snapshot::Snapshot;
 use crate::framework::types::{NodeInfo, PodInfo};

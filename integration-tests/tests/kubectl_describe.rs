@@ -19,6 +19,7 @@ const TARGETS: &[&str] = &[
     "namespace describe",
     "pod web",
     "pod user",
+    "pod rich",
     "deployment dep",
     "deployment dep --show-events=false",
     "replicaset",
@@ -68,12 +69,52 @@ fn wait_for_controllers(s: &Apiserver) {
     wait_until(Duration::from_secs(60), "job ijob's pods", || field(&["-n", NS, "get", "job", "ijob"], "/status/active") >= 3);
 }
 
+/// What a kubelet would report for pod `rich`: init, sidecar and crash-looping containers.
+const RICH_STATUS: &str = r#"{"status":{"phase":"Running","hostIP":"192.168.5.10","podIP":"10.244.1.5","podIPs":[{"ip":"10.244.1.5"}],
+"startTime":"2026-11-25T10:00:00Z","conditions":[{"type":"Initialized","status":"True"},{"type":"Ready","status":"False"},{"type":"example.com/gate","status":"True"}],
+"initContainerStatuses":[
+ {"name":"init","image":"busybox","imageID":"docker.io/busybox@sha256:1","containerID":"containerd://abc","ready":false,"restartCount":0,
+  "state":{"terminated":{"exitCode":0,"reason":"Completed","startedAt":"2026-11-25T10:00:01Z","finishedAt":"2026-11-25T10:00:02Z"}}},
+ {"name":"side","image":"busybox","imageID":"x","containerID":"containerd://def","ready":true,"restartCount":1,"started":true,
+  "state":{"running":{"startedAt":"2026-11-25T10:00:03Z"}}}],
+"containerStatuses":[
+ {"name":"app","image":"nginx:1.25","imageID":"docker.io/nginx@sha256:2","containerID":"containerd://ghi","ready":false,"restartCount":3,
+  "state":{"waiting":{"reason":"CrashLoopBackOff","message":"back-off"}},
+  "lastState":{"terminated":{"exitCode":137,"signal":9,"reason":"Error","message":"oom","startedAt":"2026-11-25T10:00:04Z","finishedAt":"2026-11-25T10:00:05Z"}}}]}}"#;
+
+/// Acts as the kubelet for deployment dep's pods: Running and Ready with a pod IP, so that
+/// its rollout completes and service svc has endpoints. Returns how many it marked.
+fn mark_dep_pods_ready(s: &Apiserver) -> usize {
+    let pods = s.get_json(&["-n", NS, "get", "pods", "-l", "app=dep"]);
+    let mut marked = 0;
+    for (i, pod) in pods["items"].as_array().cloned().unwrap_or_default().iter().enumerate() {
+        let ready = pod["status"]["conditions"].as_array().is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
+        if ready || !pod["metadata"]["deletionTimestamp"].is_null() {
+            continue;
+        }
+        let ip = format!("10.244.2.{}", 10 + i);
+        let patch = format!(r#"{{"status":{{"phase":"Running","podIP":"{ip}","podIPs":[{{"ip":"{ip}"}}],"conditions":[{{"type":"Ready","status":"True"}}]}}}}"#);
+        let path = format!("/api/v1/namespaces/{NS}/pods/{}/status", pod["metadata"]["name"].as_str().unwrap_or(""));
+        marked += usize::from(s.curl("PATCH", &path, Some(("application/merge-patch+json", &patch))).is_some());
+    }
+    marked
+}
+
 #[test]
 fn describe_prints_like_the_real_kubectl() {
     let s = Apiserver::start();
     let _cm = s.start_controller_manager("kube-controller-manager", &[]);
     s.kubectl(&["create", "-f", &fixture("describe-objects.yaml").display().to_string()]);
     wait_for_controllers(&s);
+    s.curl("PATCH", &format!("/api/v1/namespaces/{NS}/pods/rich/status"), Some(("application/merge-patch+json", RICH_STATUS))).expect("patch pod rich's status");
+    // Roll dep out to a second replica set, acting as the kubelet until the old one is empty.
+    s.kubectl(&["-n", NS, "set", "image", "deployment/dep", "c=nginx:1.26"]);
+    wait_until(Duration::from_secs(60), "deployment dep's rollout", || {
+        mark_dep_pods_ready(&s);
+        let d = s.get_json(&["-n", NS, "get", "deployment", "dep"]);
+        let n = |k: &str| d["status"][k].as_i64().unwrap_or(0);
+        d["status"]["observedGeneration"] == d["metadata"]["generation"] && n("updatedReplicas") == 2 && n("replicas") == 2 && n("availableReplicas") == 2
+    });
     let ours = binary("kubectl").display().to_string();
     let mut failures = Vec::new();
     for target in TARGETS {

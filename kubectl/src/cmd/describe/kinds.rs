@@ -94,11 +94,15 @@ pub async fn deployment(ctx: &Ctx<'_>, d: &Value) -> String {
     let template = without_hash(d.pointer("/spec/template").unwrap_or(&Value::Null));
     let owned: Vec<&Value> = rss.iter().filter(|rs| owned_by(rs, uid)).collect();
     if !owned.is_empty() {
-        let (new, old): (Vec<&Value>, Vec<&Value>) =
-            owned.into_iter().partition(|rs| without_hash(rs.pointer("/spec/template").unwrap_or(&Value::Null)) == template);
-        let old: Vec<&Value> = old.into_iter().filter(|rs| int(rs, "/spec/replicas") > 0 || int(rs, "/status/replicas") > 0).collect();
+        // The new replica set is the oldest one with the deployment's template; every other
+        // one (scaled to zero or not) is old, in list order.
+        let mut by_age = owned.clone();
+        by_age.sort_by(|a, b| (s(a, "/metadata/creationTimestamp"), s(a, "/metadata/name")).cmp(&(s(b, "/metadata/creationTimestamp"), s(b, "/metadata/name"))));
+        let new = by_age.into_iter().find(|rs| without_hash(rs.pointer("/spec/template").unwrap_or(&Value::Null)) == template);
+        let new_uid = new.map(|rs| s(rs, "/metadata/uid"));
+        let old: Vec<&Value> = owned.into_iter().filter(|rs| Some(s(rs, "/metadata/uid")) != new_uid).collect();
         w.write(0, &format!("OldReplicaSets:\t{}\n", rs_list_text(&old)));
-        w.write(0, &format!("NewReplicaSet:\t{}\n", rs_list_text(&new[..new.len().min(1)])));
+        w.write(0, &format!("NewReplicaSet:\t{}\n", rs_list_text(new.as_slice())));
     }
     events::describe(evs.as_deref(), &mut w);
     w.finish()

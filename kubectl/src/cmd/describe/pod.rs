@@ -21,9 +21,9 @@ pub async fn describe(ctx: &Ctx<'_>, pod: &Value) -> String {
     status_lines(&mut w, pod);
     let statuses = arr(pod, "/status/initContainerStatuses");
     if !arr(pod, "/spec/initContainers").is_empty() {
-        containers(&mut w, "Init Containers", arr(pod, "/spec/initContainers"), Some(statuses), "");
+        containers(&mut w, "Init Containers", arr(pod, "/spec/initContainers"), Some((pod, statuses)), "");
     }
-    containers(&mut w, "Containers", arr(pod, "/spec/containers"), Some(arr(pod, "/status/containerStatuses")), "");
+    containers(&mut w, "Containers", arr(pod, "/spec/containers"), Some((pod, arr(pod, "/status/containerStatuses"))), "");
     conditions(&mut w, pod);
     volumes(&mut w, arr(pod, "/spec/volumes"), "");
     w.write(0, &format!("QoS Class:\t{}\n", qos_class(pod)));
@@ -132,8 +132,9 @@ fn conditions(w: &mut Writer, pod: &Value) {
     }
 }
 
-/// The Containers section (of a pod, with statuses, or of a template with `space` "  ").
-pub fn containers(w: &mut Writer, label: &str, containers: &[Value], statuses: Option<&[Value]>, space: &str) {
+/// The Containers section (of a pod, with its statuses, or of a template with `space` "  ").
+pub fn containers(w: &mut Writer, label: &str, containers: &[Value], pod: Option<(&Value, &[Value])>, space: &str) {
+    let statuses = pod.map(|(_, st)| st);
     let none = if containers.is_empty() { " <none>" } else { "" };
     w.write(0, &format!("{space}{label}:{none}\n"));
     for c in containers {
@@ -149,7 +150,7 @@ pub fn containers(w: &mut Writer, label: &str, containers: &[Value], statuses: O
         if !arr(c, "/envFrom").is_empty() {
             env_from(w, c);
         }
-        env(w, c);
+        env(w, c, pod.map(|(p, _)| p));
         mounts(w, c);
     }
 }
@@ -323,7 +324,7 @@ fn env_from(w: &mut Writer, c: &Value) {
     }
 }
 
-fn env(w: &mut Writer, c: &Value) {
+fn env(w: &mut Writer, c: &Value, pod: Option<&Value>) {
     let vars = arr(c, "/env");
     let none = if vars.is_empty() { "\t<none>" } else { "" };
     w.write(2, &format!("Environment:{none}\n"));
@@ -340,9 +341,20 @@ fn env(w: &mut Writer, c: &Value) {
             continue;
         };
         if let Some(f) = from.get("fieldRef") {
-            w.write(3, &format!("{name}:\t ({}:{})\n", s(f, "/apiVersion"), s(f, "/fieldPath")));
+            // kubectl's scheme converts only metadata.name and metadata.namespace for pods.
+            let value = match (pod, s(f, "/fieldPath")) {
+                (Some(p), "metadata.name") => s(p, "/metadata/name"),
+                (Some(p), "metadata.namespace") => s(p, "/metadata/namespace"),
+                _ => "",
+            };
+            w.write(3, &format!("{name}:\t{value} ({}:{})\n", s(f, "/apiVersion"), s(f, "/fieldPath")));
         } else if let Some(r) = from.get("resourceFieldRef") {
-            w.write(3, &format!("{name}:\t ({})\n", s(r, "/resource")));
+            let resource = s(r, "/resource");
+            let mut value = container_resource_value(c, r);
+            if value == "0" && (resource == "limits.cpu" || resource == "limits.memory") {
+                value = "node allocatable".into();
+            }
+            w.write(3, &format!("{name}:\t{value} ({resource})\n"));
         } else if let Some(k) = from.get("secretKeyRef") {
             let optional = k.get("optional").and_then(Value::as_bool).unwrap_or(false);
             w.write(3, &format!("{name}:\t<set to the key '{}' in secret '{}'>\tOptional: {optional}\n", s(k, "/key"), s(k, "/name")));
@@ -351,6 +363,23 @@ fn env(w: &mut Writer, c: &Value) {
             w.write(3, &format!("{name}:\t<set to the key '{}' of config map '{}'>\tOptional: {optional}\n", s(k, "/key"), s(k, "/name")));
         }
     }
+}
+
+/// `ExtractContainerResourceValue`: the container's request or limit divided by the divisor
+/// (1 when unset), rounded up; "" for resources it does not know.
+fn container_resource_value(c: &Value, r: &Value) -> String {
+    use rkube_apimachinery::quantity::Quantity;
+    let divisor = r.get("divisor").and_then(|d| Quantity::from_json(d).ok()).filter(|d| !d.is_zero()).unwrap_or_else(|| Quantity::from_milli(1000));
+    let Some((kind, res)) = s(r, "/resource").split_once('.') else { return String::new() };
+    if !matches!(kind, "limits" | "requests") || !(matches!(res, "cpu" | "memory" | "ephemeral-storage") || res.starts_with("hugepages-")) {
+        return String::new();
+    }
+    let q = c.pointer(&format!("/resources/{kind}/{res}")).and_then(|q| Quantity::from_json(q).ok()).unwrap_or_default();
+    let (num, den) = if res == "cpu" { (q.milli_value(), divisor.milli_value()) } else { (q.value(), divisor.value()) };
+    if den == 0 {
+        return String::new();
+    }
+    ((num as f64 / den as f64).ceil() as i64).to_string()
 }
 
 fn mounts(w: &mut Writer, c: &Value) {

@@ -24,6 +24,9 @@ pub async fn describe(ctx: &Ctx<'_>, pod: &Value) -> String {
         containers(&mut w, "Init Containers", arr(pod, "/spec/initContainers"), Some((pod, statuses)), "");
     }
     containers(&mut w, "Containers", arr(pod, "/spec/containers"), Some((pod, arr(pod, "/status/containerStatuses"))), "");
+    if !arr(pod, "/spec/ephemeralContainers").is_empty() {
+        containers(&mut w, "Ephemeral Containers", arr(pod, "/spec/ephemeralContainers"), Some((pod, arr(pod, "/status/ephemeralContainerStatuses"))), "");
+    }
     conditions(&mut w, pod);
     volumes(&mut w, arr(pod, "/spec/volumes"), "");
     w.write(0, &format!("QoS Class:\t{}\n", qos_class(pod)));

@@ -47,7 +47,7 @@ pub async fn handle(call: &Call, sub: &str) -> ApiResult<Response> {
             upgrade(call, &kubelet, &format!("/{sub}/{ns}/{name}/{container}{query}")).await
         }
         "portforward" => {
-            let query = forwarded_query(call, None);
+            let query = portforward_query(call)?;
             upgrade(call, &kubelet, &format!("/portForward/{ns}/{name}{query}")).await
         }
         _ => Err(ApiError::no_route()),
@@ -100,6 +100,25 @@ fn forwarded_query(call: &Call, only: Option<&[&str]>) -> String {
     } else {
         format!("?{}", kept.join("&"))
     }
+}
+
+/// The kubelet's port-forward query: the request's `ports` (repeated or comma separated, as
+/// upstream's PodPortForwardOptions decodes them) as one `port` parameter each.
+fn portforward_query(call: &Call) -> ApiResult<String> {
+    let raw = call.extensions.get::<OriginalUri>().and_then(|u| u.0.query().map(str::to_string)).unwrap_or_default();
+    let mut ports = vec![];
+    for (k, v) in raw.split('&').filter_map(|p| p.split_once('=')) {
+        if k != "ports" {
+            continue;
+        }
+        for p in v.split("%2C").flat_map(|p| p.split("%2c")).flat_map(|p| p.split(',')).filter(|p| !p.is_empty()) {
+            match p.parse::<u16>() {
+                Ok(n) if n > 0 => ports.push(format!("port={n}")),
+                _ => return Err(ApiError::bad_request(format!("invalid port {p:?}: must be between 1 and 65535"))),
+            }
+        }
+    }
+    Ok(if ports.is_empty() { String::new() } else { format!("?{}", ports.join("&")) })
 }
 
 async fn connect(kubelet: &str) -> ApiResult<hyper::client::conn::http1::SendRequest<Body>> {

@@ -2,6 +2,7 @@
 //! /containerLogs, and exec/attach/portForward forwarded to the runtime's streaming server.
 //! One server serves every node of the process (several only in fake mode).
 
+pub mod port_forward;
 pub mod spdy;
 pub mod stats;
 pub mod stream;
@@ -258,9 +259,24 @@ async fn port_forward_inner(s: Server, ns: String, pod: String, req: Request) ->
         return error(StatusCode::BAD_REQUEST, format!("pod \"{pod}\" has no running sandbox"));
     };
     let q = parse_query(req.uri().query());
-    let ports: Vec<i32> = q.get("port").into_iter().flatten().filter_map(|p| p.parse().ok()).collect();
-    let url = node.runtime.port_forward(api::PortForwardRequest { pod_sandbox_id: sb.id.clone(), port: ports }).await;
-    forward(req, url).await
+    let mut ports: Vec<u16> = vec![];
+    for p in q.get("port").into_iter().flatten() {
+        match p.parse::<u16>() {
+            Ok(0) => return error(StatusCode::BAD_REQUEST, format!("port \"{p}\" must be > 0")),
+            Ok(n) => ports.push(n),
+            Err(e) => return error(StatusCode::BAD_REQUEST, format!("unable to parse \"{p}\" as a port: {e}")),
+        }
+    }
+    let ws = port_forward::negotiate(req.headers());
+    if ws.is_some_and(|m| m != port_forward::Mode::Tunnel) && ports.is_empty() {
+        return error(StatusCode::BAD_REQUEST, "\"port\" query parameter is required for WebSocket port-forwarding");
+    }
+    let cri_ports = ports.iter().map(|p| i32::from(*p)).collect();
+    let url = node.runtime.port_forward(api::PortForwardRequest { pod_sandbox_id: sb.id.clone(), port: cri_ports }).await;
+    match (ws, url) {
+        (Some(mode), Ok(url)) => port_forward::bridge(req, &url, mode, ports).await.unwrap_or_else(|e| error(StatusCode::BAD_GATEWAY, e.to_string())),
+        (_, url) => forward(req, url).await,
+    }
 }
 
 async fn port_forward(State(s): State<Server>, Path((ns, pod)): Path<(String, String)>, req: Request) -> Response {

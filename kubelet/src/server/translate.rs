@@ -70,7 +70,9 @@ fn stream_ids(s: Streams) -> Vec<(u8, u32, &'static str)> {
     out
 }
 
-async fn spdy_connect(target: &str) -> Result<hyper::upgrade::Upgraded, StreamError> {
+/// Opens a SPDY/3.1 connection to the streaming server at `target`, asking for `protocol`
+/// (`v4.channel.k8s.io` for exec/attach, `portforward.k8s.io` for port-forwarding).
+pub(super) async fn spdy_connect(target: &str, protocol: &str) -> Result<hyper::upgrade::Upgraded, StreamError> {
     let uri: Uri = target.parse().map_err(|_| StreamError::BadUrl(target.into()))?;
     let host = uri.host().ok_or_else(|| StreamError::BadUrl(target.into()))?.to_string();
     let port = uri.port_u16().unwrap_or(80);
@@ -86,7 +88,7 @@ async fn spdy_connect(target: &str) -> Result<hyper::upgrade::Upgraded, StreamEr
         .header(header::HOST, format!("{host}:{port}"))
         .header(header::CONNECTION, "Upgrade")
         .header(header::UPGRADE, "SPDY/3.1")
-        .header("X-Stream-Protocol-Version", "v4.channel.k8s.io")
+        .header("X-Stream-Protocol-Version", protocol)
         .body(Body::empty())
         .expect("valid request");
     let mut resp = sender.send_request(req).await?;
@@ -96,9 +98,10 @@ async fn spdy_connect(target: &str) -> Result<hyper::upgrade::Upgraded, StreamEr
     Ok(hyper::upgrade::on(&mut resp).await?)
 }
 
-type Writer<T> = Arc<Mutex<WriteHalf<TokioIo<T>>>>;
+pub(super) type Writer<T> = Arc<Mutex<WriteHalf<TokioIo<T>>>>;
 
-async fn send<W: AsyncWrite + Unpin>(w: &Mutex<W>, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes `bytes` and flushes, holding the writer's lock.
+pub(super) async fn send<W: AsyncWrite + Unpin>(w: &Mutex<W>, bytes: &[u8]) -> std::io::Result<()> {
     let mut g = w.lock().await;
     g.write_all(bytes).await?;
     g.flush().await
@@ -107,7 +110,7 @@ async fn send<W: AsyncWrite + Unpin>(w: &Mutex<W>, bytes: &[u8]) -> std::io::Res
 /// Answers the WebSocket upgrade and bridges it to the SPDY streaming server at `target`.
 pub async fn bridge(mut req: Request, target: &str, protocol: &'static str, streams: Streams) -> Result<Response<Body>, StreamError> {
     let key = req.headers().get(header::SEC_WEBSOCKET_KEY).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-    let server = spdy_connect(target).await?;
+    let server = spdy_connect(target, "v4.channel.k8s.io").await?;
     let client_upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
         match client_upgrade.await {
@@ -115,15 +118,20 @@ pub async fn bridge(mut req: Request, target: &str, protocol: &'static str, stre
             Err(e) => tracing::debug!(error = %e, "websocket upgrade did not complete"),
         }
     });
-    let resp = Response::builder()
+    Ok(switching_protocols(&key, Some(protocol)))
+}
+
+/// The `101 Switching Protocols` answer to a WebSocket upgrade with `key`.
+pub(super) fn switching_protocols(key: &str, protocol: Option<&str>) -> Response<Body> {
+    let mut resp = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::CONNECTION, "Upgrade")
         .header(header::UPGRADE, "websocket")
-        .header(header::SEC_WEBSOCKET_ACCEPT, HeaderValue::from_str(&websocket::accept_key(&key)).expect("base64"))
-        .header(header::SEC_WEBSOCKET_PROTOCOL, protocol)
-        .body(Body::empty())
-        .expect("valid response");
-    Ok(resp)
+        .header(header::SEC_WEBSOCKET_ACCEPT, HeaderValue::from_str(&websocket::accept_key(key)).expect("base64"));
+    if let Some(p) = protocol {
+        resp = resp.header(header::SEC_WEBSOCKET_PROTOCOL, p);
+    }
+    resp.body(Body::empty()).expect("valid response")
 }
 
 async fn relay(client: hyper::upgrade::Upgraded, server: hyper::upgrade::Upgraded, protocol: &'static str, streams: Streams) {

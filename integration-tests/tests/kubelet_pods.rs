@@ -275,3 +275,58 @@ spec:
     assert_eq!(std::fs::read_to_string(marker.join("term")).unwrap_or_default().trim(), "term");
     assert!(api.try_get_json(&["get", "pod", "bye"]).is_none());
 }
+
+#[test]
+fn claim_volumes_mount_the_bound_host_path_volume() {
+    let Some((api, node)) = setup("node-v") else { return };
+    let store = node.dir.path().join("pv-data");
+    api.apply_yaml(&format!(
+        r#"apiVersion: v1
+kind: PersistentVolume
+metadata: {{name: pv-data}}
+spec:
+  capacity: {{storage: 1Gi}}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  claimRef: {{namespace: default, name: data}}
+  hostPath: {{path: {}, type: DirectoryOrCreate}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {{name: data}}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {{requests: {{storage: 1Gi}}}}
+  storageClassName: ""
+  volumeName: pv-data
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: writer}}
+spec:
+  nodeName: node-v
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: busybox:1.35
+    command: [sh, -c, "echo written-by-pod > /data/out.txt; sleep 3600"]
+    volumeMounts: [{{name: d, mountPath: /data}}]
+  volumes:
+  - {{name: d, persistentVolumeClaim: {{claimName: data}}}}
+"#,
+        store.display()
+    ));
+    // Until the claim is Bound the kubelet refuses to mount it, as upstream does.
+    std::thread::sleep(Duration::from_secs(3));
+    let pending = api.get_json(&["get", "pod", "writer"]);
+    assert_ne!(pending["status"]["phase"], "Running", "{pending}");
+    assert!(!store.join("out.txt").exists());
+    // What the PV binder writes once it has matched the pair.
+    api.kubectl(&["patch", "pvc", "data", "--subresource=status", "--type=merge", "-p", r#"{"status":{"phase":"Bound"}}"#]);
+    api.wait_pod("writer", Duration::from_secs(60), "Running", running);
+    wait_for(Duration::from_secs(10), "the file on the host", || std::fs::read_to_string(store.join("out.txt")).ok().filter(|s| !s.is_empty()))
+        .trim()
+        .eq("written-by-pod")
+        .then_some(())
+        .expect("the pod's write reached the PV's host path");
+}

@@ -13,7 +13,7 @@ use super::plan::Start;
 use super::probe::{self, Outcome};
 use super::volumes::VolumeData;
 use super::worker::Worker;
-use super::{cri_config, dns, sources, volumes};
+use super::{claims, cri_config, dns, sources, volumes};
 use crate::NodeContext;
 
 /// A failed start: (waiting reason, message).
@@ -83,7 +83,9 @@ pub fn env_inputs(w: &Worker, data: &VolumeData, service_env: Vec<(String, Strin
 
 async fn fetch_data(w: &Worker) -> Result<VolumeData, String> {
     let ns = w.pod.metadata.namespace.clone().unwrap_or_else(|| "default".into());
-    sources::fetch(&w.ctx.client, &ns, &sources::refs(&w.pod)).await.map_err(|e| e.to_string())
+    let mut data = sources::fetch(&w.ctx.client, &ns, &sources::refs(&w.pod)).await.map_err(|e| e.to_string())?;
+    data.claims = claims::resolve(&w.ctx.client, &w.pod).await?;
+    Ok(data)
 }
 
 /// What every container start of one sync shares: API data and service links.
@@ -177,7 +179,10 @@ fn container_config(w: &Worker, c: &Container, start: &Start, envs: Vec<(String,
         .and_then(|s| s.volumes.as_ref())
         .into_iter()
         .flatten()
-        .filter(|v| v.config_map.is_some() || v.secret.is_some() || v.downward_api.is_some() || v.projected.is_some())
+        .filter(|v| {
+            let read_only_claim = v.persistent_volume_claim.as_ref().is_some_and(|c| c.read_only == Some(true));
+            read_only_claim || v.config_map.is_some() || v.secret.is_some() || v.downward_api.is_some() || v.projected.is_some()
+        })
         .map(|v| v.name.clone())
         .collect();
     let inputs = cri_config::ContainerInputs {

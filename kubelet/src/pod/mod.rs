@@ -2,6 +2,7 @@
 //! they use (plan, status, env, volumes, CRI configs, DNS, QoS, back-off, probes).
 
 pub mod backoff;
+pub mod claims;
 pub mod containers;
 pub mod cri_config;
 pub mod dns;

@@ -43,6 +43,8 @@ pub struct VolumeData {
     pub secrets: HashMap<String, BTreeMap<String, Vec<u8>>>,
     /// The service account token for projected serviceAccountToken sources.
     pub token: Option<String>,
+    /// Host paths of persistentVolumeClaim volumes, by volume name.
+    pub claims: HashMap<String, super::claims::ClaimPath>,
 }
 
 /// The host folder of one volume.
@@ -290,6 +292,12 @@ pub fn setup(pod_dir: &Path, pod: &Pod, data: &VolumeData, inputs: &EnvInputs) -
             paths.insert(v.name.clone(), p);
             continue;
         }
+        if v.persistent_volume_claim.is_some() {
+            let claim = data.claims.get(&v.name).ok_or_else(|| VolumeError::Source(format!("volume {}: claim not resolved", v.name)))?;
+            check_host_path(&claim.path, &claim.host_path_type)?;
+            paths.insert(v.name.clone(), claim.path.clone());
+            continue;
+        }
         let dir = volume_dir(pod_dir, v);
         if let Some(ed) = &v.empty_dir {
             std::fs::create_dir_all(&dir).map_err(io(&dir))?;
@@ -360,6 +368,7 @@ mod tests {
             )]),
             secrets: HashMap::from([("s".into(), BTreeMap::from([("password".into(), b"pw".to_vec())]))]),
             token: Some("tok".into()),
+            claims: HashMap::new(),
         }
     }
 

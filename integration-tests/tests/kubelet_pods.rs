@@ -330,3 +330,31 @@ spec:
         .then_some(())
         .expect("the pod's write reached the PV's host path");
 }
+
+#[test]
+fn host_port_reaches_the_pod_through_portmap() {
+    let Some((api, node)) = setup("node-h") else { return };
+    api.apply_yaml(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {name: hp}
+spec:
+  nodeName: node-h
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: httpd
+    image: busybox:1.35
+    command: [httpd, -f, -p, "8080", -h, /var/www]
+    ports: [{containerPort: 8080, hostPort: 18081}]
+"#,
+    );
+    api.wait_pod("hp", Duration::from_secs(60), "Running", running);
+    // The node's address on its side of the link: the pod answers on the node's hostPort.
+    let node_ip = format!("169.254.{}.2", node.link);
+    let url = format!("http://{node_ip}:18081/index.html");
+    let body = wait_for(Duration::from_secs(15), "hostPort answers", || {
+        let out = node.in_netns(&["curl", "-s", "-m", "3", &url]);
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).to_string())
+    });
+    assert_eq!(body.trim(), "hello from busybox httpd");
+}

@@ -39,6 +39,26 @@ pub struct Config {
     /// Seconds between storage compactions (history older than one interval is dropped).
     #[arg(long, default_value_t = 300)]
     pub etcd_compaction_interval: u64,
+    /// PEM PKCS#8 ECDSA P-256 private key that signs service-account tokens. Without it the
+    /// server generates one in `--data-dir` on first start and keeps it.
+    #[arg(long)]
+    pub service_account_signing_key_file: Option<PathBuf>,
+    /// PEM files of further public keys (or private keys) that verify service-account tokens.
+    #[arg(long)]
+    pub service_account_key_file: Vec<PathBuf>,
+    /// Issuer of service-account tokens (`iss`); repeatable: the first signs, all are accepted.
+    #[arg(long, default_value = "https://kubernetes.default.svc.cluster.local")]
+    pub service_account_issuer: Vec<String>,
+    /// The JWKS URI in the OIDC discovery document (default: this server's /openid/v1/jwks).
+    #[arg(long)]
+    pub service_account_jwks_uri: Option<String>,
+    /// Audiences of the API (default: the first issuer).
+    #[arg(long, value_delimiter = ',')]
+    pub api_audiences: Vec<String>,
+    /// Issue pod-bound tokens asked for with 3607 s (the admission default) for a year, with a
+    /// `warnafter` claim at the requested expiry, as upstream.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub service_account_extend_token_expiration: bool,
 }
 
 impl Config {

@@ -23,6 +23,7 @@ pub mod request;
 pub mod resources;
 pub mod reviews;
 pub mod selectors;
+pub mod serviceaccount;
 pub mod storage;
 pub mod subresources;
 pub mod typed;
@@ -61,6 +62,7 @@ pub fn build_state(config: &Config, storage: DynStorage) -> anyhow::Result<http:
         metrics: metrics::Metrics::new(),
         service_config,
         openapi,
+        service_accounts: serviceaccount::Issuer::from_config(config)?,
     }))
 }
 

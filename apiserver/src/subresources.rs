@@ -1,6 +1,7 @@
-//! Subresources with their own behaviour: status, scale, pods/binding, pods/eviction and
-//! namespaces/finalize. Streaming subresources (log, exec, attach, portforward) go through
-//! the kubelet and are not served until a kubelet is registered.
+//! Subresources with their own behaviour: status, scale, pods/binding, pods/eviction,
+//! namespaces/finalize and serviceaccounts/token (in `crate::serviceaccount`). Streaming
+//! subresources (log, exec, attach, portforward) go through the kubelet and are not served
+//! until a kubelet is registered.
 
 use axum::body::Body;
 use axum::http::StatusCode;
@@ -28,6 +29,9 @@ pub async fn handle(call: &Call, sub: &str, raw: Body) -> ApiResult<Response> {
         }
         ("eviction", "create") if is_pods(call) => evict(call, raw).await,
         ("finalize", "update") if is_namespaces(call) => finalize(call, raw).await,
+        ("token", "create") if call.info.group.is_empty() && call.info.plural == "serviceaccounts" => {
+            crate::serviceaccount::token::create(call, raw).await
+        }
         ("log" | "exec" | "attach" | "portforward", _) if is_pods(call) => crate::proxy::handle(call, sub).await,
         ("log" | "exec" | "attach" | "portforward" | "proxy", _) => Err(ApiError::new(
             503,

@@ -42,6 +42,8 @@ pub struct AppState {
     pub cachers: crate::registry::cacher::Cachers,
     /// The schemas strategic merge patch and server-side apply navigate.
     pub patch_schema: rkube_apimachinery::strategic_merge::PatchSchema,
+    /// The service-account token issuer (TokenRequest, OIDC discovery, token verification).
+    pub service_accounts: crate::serviceaccount::Issuer,
 }
 
 /// Shared state handle.
@@ -61,6 +63,8 @@ pub fn router(state: Shared) -> Router {
         .route("/openapi/v2", get(crate::openapi::serve_v2))
         .route("/openapi/v3", get(crate::openapi::serve_v3_root))
         .route("/openapi/v3/{*gv}", get(crate::openapi::serve_v3_group_version))
+        .route("/.well-known/openid-configuration", get(crate::serviceaccount::serve_openid_configuration))
+        .route("/openid/v1/jwks", get(crate::serviceaccount::serve_jwks))
         .fallback(dispatch)
         .with_state(state)
 }

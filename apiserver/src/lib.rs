@@ -15,6 +15,7 @@ pub mod crd_sync;
 pub mod errors;
 pub mod http;
 pub mod metrics;
+pub mod metrics_api;
 pub mod openapi;
 pub mod patch;
 pub mod proxy;
@@ -60,6 +61,7 @@ pub fn build_state(config: &Config, storage: DynStorage) -> anyhow::Result<http:
         store: registry::Store::new(storage),
         catalog: resources::catalog::Catalog::new(resources::builtin()),
         metrics: metrics::Metrics::new(),
+        metrics_api: Arc::new(metrics_api::MetricsApi::default()),
         service_config,
         openapi,
         service_accounts: serviceaccount::Issuer::from_config(config)?,
@@ -75,6 +77,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tokio::spawn(compactor::run(state.store.storage().clone(), config.etcd_compaction_interval));
     crd_sync::reload(&state).await?;
     tokio::spawn(crd_sync::run(state.clone()));
+    metrics_api::spawn(&state);
     let listener = tokio::net::TcpListener::bind(config.insecure_bind_address)
         .await
         .with_context(|| format!("binding {}", config.insecure_bind_address))?;

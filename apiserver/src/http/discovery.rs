@@ -1,5 +1,6 @@
 //! Discovery: /api, /apis, /apis/G, per group-version resource lists, the aggregated (v2)
-//! form chosen by Accept, and /version.
+//! form chosen by Accept, and /version. The metrics.k8s.io group (served by `metrics_api`, not
+//! the catalog) is listed last, as an aggregated group with a low priority is upstream.
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -7,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::{json_response, Shared};
 use crate::errors::ApiError;
+use crate::metrics_api;
 use crate::resources::{group_order, ResourceInfo};
 
 /// `/version`.
@@ -88,12 +90,19 @@ pub fn groups_root(state: &Shared, headers: &HeaderMap) -> Response {
         .iter()
         .filter(|(g, _)| !g.is_empty())
         .map(|(g, vs)| group_json(g, vs))
+        .chain(std::iter::once(group_json(metrics_api::GROUP, &[metrics_api::VERSION.to_string()])))
         .collect();
     json_response(StatusCode::OK, &json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": groups }))
 }
 
 /// `/apis/G`.
 pub fn group(state: &Shared, group: &str) -> Response {
+    if group == metrics_api::GROUP {
+        let mut body = group_json(group, &[metrics_api::VERSION.to_string()]);
+        body["kind"] = json!("APIGroup");
+        body["apiVersion"] = json!("v1");
+        return json_response(StatusCode::OK, &body);
+    }
     let snap = state.catalog.snapshot();
     match group_order(&snap.resources).iter().find(|(g, _)| g == group && !g.is_empty()) {
         Some((g, vs)) => {
@@ -108,6 +117,11 @@ pub fn group(state: &Shared, group: &str) -> Response {
 
 /// `/api/v1` and `/apis/G/V`: the APIResourceList.
 pub fn group_version(state: &Shared, group: &str, version: &str) -> Response {
+    if group == metrics_api::GROUP && version == metrics_api::VERSION {
+        let gv = format!("{group}/{version}");
+        let body = json!({ "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": metrics_api::api_resources() });
+        return json_response(StatusCode::OK, &body);
+    }
     let snap = state.catalog.snapshot();
     if !snap.serves(group, version) {
         return ApiError::no_route().into_response();
@@ -203,6 +217,9 @@ fn aggregated_response(state: &Shared, version: &str, legacy: bool) -> Response 
             })
             .collect();
         items.push(json!({ "metadata": { "name": group }, "versions": vs }));
+    }
+    if !legacy {
+        items.push(metrics_api::aggregated_group());
     }
     let body = json!({
         "kind": "APIGroupDiscoveryList",

@@ -34,6 +34,8 @@ pub struct AppState {
     pub catalog: Catalog,
     /// Request metrics.
     pub metrics: Metrics,
+    /// The resource metrics API (metrics.k8s.io): scraped node and container usage.
+    pub metrics_api: Arc<crate::metrics_api::MetricsApi>,
     /// The Service ClusterIP range and NodePort range, for allocation.
     pub service_config: crate::allocator::ServiceConfig,
     /// OpenAPI definitions and documents.
@@ -102,6 +104,7 @@ async fn dispatch(State(state): State<Shared>, req: Request) -> Response {
         Target::GroupsRoot => discovery::groups_root(&state, req.headers()),
         Target::Group(g) => discovery::group(&state, &g),
         Target::GroupVersion(g, v) => discovery::group_version(&state, &g, &v),
+        Target::Resource(info) if info.group == crate::metrics_api::GROUP => crate::metrics_api::handle(&state, info, &query).await,
         Target::Resource(info) => resource::handle(state.clone(), info, query, req).await,
     };
     if method != Method::GET || verb != "watch" {

@@ -372,6 +372,7 @@ pub async fn run(f: &Factory, g: Generator, streams: &mut Streams) -> Result<(),
             create_generated(f, obj, &a.write, &a.print, Some("failed to create configmap: "), "created", streams).await
         }
         Generator::Secret(s) => run_secret(f, s.kind, streams).await,
+        Generator::Token(a) => super::token::run(f, a, streams).await,
         Generator::Namespace(a) => {
             let name = one_name(&a.names, "kubectl create namespace")?;
             let obj = json!({"kind": "Namespace", "apiVersion": "v1", "metadata": meta(&name), "spec": {}, "status": {}});

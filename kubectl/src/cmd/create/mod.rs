@@ -4,6 +4,7 @@
 
 mod generators;
 mod sources;
+pub mod token;
 
 use clap::Subcommand;
 use serde_json::Value;
@@ -93,6 +94,8 @@ pub enum Generator {
     /// Create a priority class with the specified name.
     #[command(name = "priorityclass", alias = "pc")]
     PriorityClass(PriorityClassArgs),
+    /// Request a service account token.
+    Token(token::TokenArgs),
 }
 
 /// `kubectl create`.

@@ -1,9 +1,10 @@
 //! Admission: the plugins that run on decoded objects before they are stored, in upstream's
-//! order (NamespaceLifecycle first). Each plugin is a module of its own.
+//! order (NamespaceLifecycle, ServiceAccount, Priority, ...). Each plugin is a module of its own.
 
 pub mod default_toleration_seconds;
 pub mod namespace_lifecycle;
 pub mod priority;
+pub mod service_account;
 pub mod service_ips;
 
 use serde_json::Value;
@@ -22,6 +23,7 @@ pub struct Reserved {
 /// Runs the admission chain for a create.
 pub async fn admit_create(state: &Shared, info: &ResourceInfo, obj: &mut Value) -> ApiResult<Reserved> {
     namespace_lifecycle::admit(state, info, obj).await?;
+    service_account::admit(state, info, obj).await?;
     priority::admit(state, info, obj).await?;
     default_toleration_seconds::admit(info, obj);
     let keys = service_ips::admit_create(state, info, obj).await?;

@@ -80,6 +80,11 @@ pub struct Options {
     #[arg(long, default_value_t = 1)]
     pub concurrent_serviceaccount_syncs: u16,
 
+    /// If set, this root certificate authority is published in every namespace's
+    /// kube-root-ca.crt ConfigMap (default: the kubeconfig cluster's CA).
+    #[arg(long)]
+    pub root_ca_file: Option<PathBuf>,
+
     /// Enables the generic garbage collector.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub enable_garbage_collector: bool,

@@ -15,6 +15,7 @@ pub mod garbagecollector;
 pub mod namespace;
 pub mod replicaset;
 pub mod replication;
+pub mod rootcacertpublisher;
 pub mod serviceaccount;
 pub mod cronjob;
 pub mod daemonset;
@@ -48,6 +49,7 @@ pub struct ControllerDescriptor {
 /// Every controller, in start order.
 pub const CONTROLLERS: &[ControllerDescriptor] = &[
     serviceaccount::DESCRIPTOR,
+    rootcacertpublisher::DESCRIPTOR,
     replication::DESCRIPTOR,
     replicaset::DESCRIPTOR,
     deployment::DESCRIPTOR,

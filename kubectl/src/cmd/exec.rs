@@ -2,7 +2,11 @@
 //! to `v4`) with stdin, stdout, stderr, terminal resizes and the remote exit status; `-t` puts
 //! the local terminal in raw mode.
 
+use std::cmp::Reverse;
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{AttachParams, AttachedProcess, TerminalSize};
@@ -54,6 +58,9 @@ pub struct AttachArgs {
     /// Only print output from the remote session.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// The length of time to wait until at least one pod is running.
+    #[arg(long, default_value = "1m0s")]
+    pub pod_running_timeout: String,
 }
 
 /// A terminal in raw mode until dropped.
@@ -103,8 +110,37 @@ fn terminal_size() -> Option<TerminalSize> {
     }
 }
 
-/// Finds the pod for `POD` or `TYPE/NAME`.
+/// How long to wait for a pod (`--pod-running-timeout`).
+pub fn pod_timeout(flag: &str) -> Result<Duration, CmdError> {
+    crate::util::parse_go_duration(flag).ok_or_else(|| CmdError::msg(format!("invalid value {flag:?} for --pod-running-timeout")))
+}
+
+/// Finds the pod for `POD` or `TYPE/NAME`, waiting up to a minute for one to exist.
 pub async fn find_pod(f: &Factory, target: &str) -> Result<Value, CmdError> {
+    Ok(attachable_pod(f, target, Duration::from_secs(60)).await?.1)
+}
+
+/// Upstream's ActivePods order as a key, larger is more active: assigned to a node, Running
+/// over Unknown over Pending, ready, ready for longer, fewer restarts, older.
+fn activity(p: &Value) -> impl Ord {
+    let s = |ptr: &str| p.pointer(ptr).and_then(Value::as_str).unwrap_or("").to_string();
+    let assigned = !s("/spec/nodeName").is_empty();
+    let phase = match s("/status/phase").as_str() {
+        "Running" => 3,
+        "Unknown" => 2,
+        "Pending" => 1,
+        _ => 0,
+    };
+    let ready = p.pointer("/status/conditions").and_then(Value::as_array).into_iter().flatten().find(|c| c["type"] == "Ready" && c["status"] == "True");
+    let ready_since = ready.and_then(|c| c["lastTransitionTime"].as_str()).unwrap_or("").to_string();
+    let restarts: i64 = p.pointer("/status/containerStatuses").and_then(Value::as_array).into_iter().flatten().filter_map(|c| c["restartCount"].as_i64()).sum();
+    (assigned, phase, ready.is_some(), Reverse(ready_since), Reverse(restarts), Reverse(s("/metadata/creationTimestamp")))
+}
+
+/// The object named by `POD` or `TYPE/NAME` and the pod to attach or forward to: the pod
+/// itself, or the most active pod of its selector (waiting up to `timeout` for one), as
+/// upstream's AttachablePodForObject.
+pub async fn attachable_pod(f: &Factory, target: &str, timeout: Duration) -> Result<(Value, Value), CmdError> {
     let arg = if target.contains('/') { target.to_string() } else { format!("pods/{target}") };
     let scope = common::scope(f, false, None, None)?;
     let targets = common::targets(f, &Default::default(), &[arg], &scope).await?;
@@ -112,12 +148,34 @@ pub async fn find_pod(f: &Factory, target: &str) -> Result<Value, CmdError> {
     let client = f.client().await?;
     let obj = client.json(Req::get(t.path())).await?;
     if t.mapping.kind == "Pod" {
-        return Ok(obj);
+        return Ok((obj.clone(), obj));
     }
-    let selector = crate::cmd::describe::writer::format_selector(obj.pointer("/spec/selector"), false);
+    let selector = match t.mapping.kind.as_str() {
+        "Service" | "ReplicationController" => {
+            let map = obj.pointer("/spec/selector").and_then(Value::as_object).filter(|m| !m.is_empty());
+            let Some(map) = map else {
+                let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+                return Err(CmdError::msg(format!("invalid service '{name}': Service is defined without a selector")));
+            };
+            let mut pairs: Vec<String> = map.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect();
+            pairs.sort();
+            pairs.join(",")
+        }
+        _ => crate::cmd::describe::writer::format_selector(obj.pointer("/spec/selector"), false),
+    };
     let ns = t.namespace.clone().unwrap_or_default();
-    let list = client.json(Req::get(format!("/api/v1/namespaces/{ns}/pods")).query("labelSelector", selector)).await?;
-    list.get("items").and_then(Value::as_array).and_then(|i| i.first()).cloned().ok_or_else(|| CmdError::msg("timed out waiting for the condition"))
+    let deadline = Instant::now() + timeout;
+    loop {
+        let list = client.json(Req::get(format!("/api/v1/namespaces/{ns}/pods")).query("labelSelector", selector.clone())).await?;
+        let best = list.get("items").and_then(Value::as_array).and_then(|items| items.iter().max_by_key(|p| activity(p))).cloned();
+        if let Some(p) = best {
+            return Ok((obj, p));
+        }
+        if Instant::now() >= deadline {
+            return Err(CmdError::msg("timed out waiting for the condition"));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 fn pick_container(pod: &Value, wanted: Option<&str>, quiet: bool, streams: &mut Streams) -> Result<String, CmdError> {
@@ -155,19 +213,76 @@ pub async fn run(f: &Factory, a: Args, streams: &mut Streams) -> Result<(), CmdE
         Err(e) => return Err(upgrade_error(client, &format!("/api/v1/namespaces/{ns}/pods/{name}/exec"), e).await),
     };
     streams.flush()?;
-    session(process, a.stdin, tty).await
+    exit_from_status(session(process, a.stdin, tty).await.0)
 }
 
 /// `kubectl attach`.
 pub async fn attach(f: &Factory, a: AttachArgs, streams: &mut Streams) -> Result<(), CmdError> {
-    let pod = find_pod(f, &a.target).await?;
+    let timeout = pod_timeout(&a.pod_running_timeout)?;
+    let (_, pod) = attachable_pod(f, &a.target, timeout).await?;
+    let phase = pod.pointer("/status/phase").and_then(Value::as_str).unwrap_or("");
+    if phase == "Succeeded" || phase == "Failed" {
+        return Err(CmdError::msg(format!("cannot attach a container in a completed pod; current phase is {phase}")));
+    }
     let container = pick_container(&pod, a.container.as_deref(), a.quiet, streams)?;
-    let tty = tty_allowed(a.tty, a.stdin, a.quiet, streams);
-    if !a.quiet {
+    let o = AttachOptions { stdin: a.stdin, tty: a.tty, quiet: a.quiet };
+    let done = attach_container(f, &pod, &container, &o, streams).await?;
+    exit_from_status(done.status)
+}
+
+/// What `kubectl attach` and `kubectl run --attach` ask for.
+#[derive(Debug, Clone, Copy)]
+pub struct AttachOptions {
+    /// Pass stdin.
+    pub stdin: bool,
+    /// Ask for a TTY.
+    pub tty: bool,
+    /// No prompt messages.
+    pub quiet: bool,
+}
+
+/// The end of an attach session.
+#[derive(Debug)]
+pub struct Attached {
+    /// The final status from the server, if one came.
+    pub status: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Status>,
+    /// Bytes of output received.
+    pub output: u64,
+}
+
+fn container_spec<'a>(pod: &'a Value, name: &str) -> Option<&'a Value> {
+    ["/spec/containers", "/spec/initContainers", "/spec/ephemeralContainers"]
+        .iter()
+        .flat_map(|p| pod.pointer(p).and_then(Value::as_array).into_iter().flatten())
+        .find(|c| c["name"] == name)
+}
+
+/// Attaches to `container` of `pod` as upstream's AttachOptions.Run: the TTY follows the
+/// container's (with upstream's messages), the prompt hint, the session, and the message on
+/// how to resume a raw session of a restarting pod.
+pub async fn attach_container(f: &Factory, pod: &Value, container: &str, o: &AttachOptions, streams: &mut Streams) -> Result<Attached, CmdError> {
+    let spec_tty = container_spec(pod, container).and_then(|c| c["tty"].as_bool()).unwrap_or(false);
+    let mut tty = o.tty;
+    if tty && !spec_tty {
+        tty = false;
+        if !o.quiet {
+            streams.eprintln(&format!("error: Unable to use a TTY - container {container} did not allocate one"));
+        }
+    } else if !tty && spec_tty {
+        tty = true;
+    }
+    let raw = o.stdin && tty && {
+        let terminal = stdin_is_tty();
+        if !terminal && !o.quiet {
+            streams.eprintln("Unable to use a TTY - input is not a terminal or the right kind of file");
+        }
+        terminal
+    };
+    if !o.quiet {
         streams.eprintln("If you don't see a command prompt, try pressing enter.");
     }
-    let ap = AttachParams { container: Some(container), stdin: a.stdin, stdout: true, stderr: !tty, tty, ..Default::default() };
-    let (ns, name) = pod_ref(&pod);
+    let ap = AttachParams { container: Some(container.to_string()), stdin: o.stdin, stdout: true, stderr: !raw, tty: raw, ..Default::default() };
+    let (ns, name) = pod_ref(pod);
     let client = f.client().await?;
     let api: kube::Api<Pod> = kube::Api::namespaced(client.kube().clone(), &ns);
     let process = match api.attach(&name, &ap).await {
@@ -175,7 +290,19 @@ pub async fn attach(f: &Factory, a: AttachArgs, streams: &mut Streams) -> Result
         Err(e) => return Err(upgrade_error(client, &format!("/api/v1/namespaces/{ns}/pods/{name}/attach"), e).await),
     };
     streams.flush()?;
-    session(process, a.stdin, tty).await
+    let (status, output) = session(process, o.stdin, raw).await;
+    let restart = pod.pointer("/spec/restartPolicy").and_then(Value::as_str).unwrap_or("Always");
+    if !o.quiet && o.stdin && raw && restart == "Always" {
+        let ephemeral = pod.pointer("/spec/ephemeralContainers").and_then(Value::as_array).into_iter().flatten().any(|c| c["name"] == container);
+        let msg = if ephemeral {
+            format!("Session ended, the ephemeral container will not be restarted but may be reattached using 'kubectl attach {name} -c {container} -i -t' if it is still running")
+        } else {
+            format!("Session ended, resume using 'kubectl attach {name} -c {container} -i -t' command when the pod is running")
+        };
+        streams.println(&msg);
+        streams.flush()?;
+    }
+    Ok(Attached { status, output })
 }
 
 fn pod_ref(pod: &Value) -> (String, String) {
@@ -211,7 +338,8 @@ async fn upgrade_error(client: &ApiClient, path: &str, e: kube::Error) -> CmdErr
     }
 }
 
-async fn session(mut process: AttachedProcess, stdin: bool, tty: bool) -> Result<(), CmdError> {
+/// Runs a session to its end: the final status and how many bytes of output came.
+async fn session(mut process: AttachedProcess, stdin: bool, tty: bool) -> (Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Status>, u64) {
     let _raw = tty.then(RawMode::enable);
     if tty {
         if let Some(mut sizes) = process.terminal_size() {
@@ -239,8 +367,15 @@ async fn session(mut process: AttachedProcess, stdin: bool, tty: bool) -> Result
             });
         }
     }
-    let out_task = process.stdout().map(|mut r| tokio::spawn(async move { copy_flushing(&mut r, tokio::io::stdout()).await }));
-    let err_task = process.stderr().map(|mut r| tokio::spawn(async move { copy_flushing(&mut r, tokio::io::stderr()).await }));
+    let received = Arc::new(AtomicU64::new(0));
+    let out_task = process.stdout().map(|mut r| {
+        let received = received.clone();
+        tokio::spawn(async move { copy_flushing(&mut r, tokio::io::stdout(), &received).await })
+    });
+    let err_task = process.stderr().map(|mut r| {
+        let received = received.clone();
+        tokio::spawn(async move { copy_flushing(&mut r, tokio::io::stderr(), &received).await })
+    });
     let status = match process.take_status() {
         Some(fut) => fut.await,
         None => None,
@@ -255,16 +390,17 @@ async fn session(mut process: AttachedProcess, stdin: bool, tty: bool) -> Result
         let _ = tokio::time::timeout(grace, t).await;
     }
     drop(_raw);
-    exit_from_status(status)
+    (status, received.load(Ordering::Relaxed))
 }
 
-async fn copy_flushing<R: tokio::io::AsyncRead + Unpin, W: tokio::io::AsyncWrite + Unpin>(r: &mut R, mut w: W) {
+async fn copy_flushing<R: tokio::io::AsyncRead + Unpin, W: tokio::io::AsyncWrite + Unpin>(r: &mut R, mut w: W, received: &AtomicU64) {
     use tokio::io::AsyncReadExt;
     let mut buf = vec![0u8; 32 * 1024];
     while let Ok(n) = r.read(&mut buf).await {
         if n == 0 || w.write_all(&buf[..n]).await.is_err() || w.flush().await.is_err() {
             break;
         }
+        received.fetch_add(n as u64, Ordering::Relaxed);
     }
 }
 

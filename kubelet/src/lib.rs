@@ -43,4 +43,6 @@ pub struct NodeContext {
     pub pods: Arc<pod::registry::Registry>,
     /// Machine facts read at start.
     pub machine: Arc<node::machine::MachineInfo>,
+    /// Service-account tokens of the node's pods.
+    pub tokens: Arc<pod::tokens::Manager>,
 }

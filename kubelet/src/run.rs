@@ -65,6 +65,7 @@ async fn contexts(cfg: &KubeletConfig, client: kube::Client) -> anyhow::Result<V
             metrics: metrics.clone(),
             pods: Arc::new(Registry::default()),
             machine: machine.clone(),
+            tokens: Arc::new(crate::pod::tokens::Manager::default()),
         });
     }
     Ok(out)

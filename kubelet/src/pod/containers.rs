@@ -85,6 +85,7 @@ async fn fetch_data(w: &Worker) -> Result<VolumeData, String> {
     let ns = w.pod.metadata.namespace.clone().unwrap_or_else(|| "default".into());
     let mut data = sources::fetch(&w.ctx.client, &ns, &sources::refs(&w.pod)).await.map_err(|e| e.to_string())?;
     data.claims = claims::resolve(&w.ctx.client, &w.pod).await?;
+    data.tokens = w.ctx.tokens.for_pod(&w.ctx.client, &w.pod).await?;
     Ok(data)
 }
 

@@ -16,5 +16,6 @@ pub mod resources;
 pub mod sources;
 pub mod static_pods;
 pub mod status;
+pub mod tokens;
 pub mod volumes;
 pub mod worker;

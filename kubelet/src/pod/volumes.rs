@@ -41,8 +41,9 @@ pub struct VolumeData {
     pub config_maps: HashMap<String, BTreeMap<String, Vec<u8>>>,
     /// Secrets by name.
     pub secrets: HashMap<String, BTreeMap<String, Vec<u8>>>,
-    /// The service account token for projected serviceAccountToken sources.
-    pub token: Option<String>,
+    /// Service account tokens for projected serviceAccountToken sources, by
+    /// `tokens::source_key` (audience and lifetime).
+    pub tokens: BTreeMap<String, String>,
     /// Host paths of persistentVolumeClaim volumes, by volume name.
     pub claims: HashMap<String, super::claims::ClaimPath>,
 }
@@ -158,7 +159,10 @@ pub fn payload(pod: &Pod, v: &Volume, data: &VolumeData, inputs: &EnvInputs) -> 
                 out.extend(downward_payload(pod, d.items.as_deref().unwrap_or_default(), mode, inputs)?);
             }
             if let Some(t) = &src.service_account_token {
-                out.insert(t.path.clone(), (data.token.clone().unwrap_or_default().into_bytes(), mode));
+                let token = data.tokens.get(&super::tokens::source_key(t)).ok_or_else(|| {
+                    VolumeError::Source(format!("failed to fetch token: no token for audience {:?}", t.audience.as_deref().unwrap_or("")))
+                })?;
+                out.insert(t.path.clone(), (token.clone().into_bytes(), mode));
             }
         }
         return Ok(Some(out));
@@ -367,7 +371,7 @@ mod tests {
                 BTreeMap::from([("game.properties".into(), b"lives=3".to_vec()), ("ui.properties".into(), b"color=red".to_vec())]),
             )]),
             secrets: HashMap::from([("s".into(), BTreeMap::from([("password".into(), b"pw".to_vec())]))]),
-            token: Some("tok".into()),
+            tokens: BTreeMap::from([("|3600".to_string(), "tok".to_string())]),
             claims: HashMap::new(),
         }
     }

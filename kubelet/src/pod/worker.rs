@@ -480,11 +480,18 @@ impl Worker {
         }
         self.last_refresh = Instant::now();
         let refs = sources::refs(&self.pod);
-        if refs.config_maps.is_empty() && refs.secrets.is_empty() {
+        if refs.config_maps.is_empty() && refs.secrets.is_empty() && super::tokens::sources(&self.pod).is_empty() {
             return;
         }
         let ns = self.pod.metadata.namespace.clone().unwrap_or_else(|| "default".into());
-        let Ok(data) = sources::fetch(&self.ctx.client, &ns, &refs).await else { return };
+        let Ok(mut data) = sources::fetch(&self.ctx.client, &ns, &refs).await else { return };
+        match self.ctx.tokens.for_pod(&self.ctx.client, &self.pod).await {
+            Ok(tokens) => data.tokens = tokens,
+            Err(e) => {
+                tracing::warn!(pod = %self.name(), error = %e, "cannot refresh service account tokens");
+                return;
+            }
+        }
         let inputs = containers::env_inputs(self, &data, vec![]);
         let changed = volumes::refresh(&self.pod_dir, &self.pod, &data, &inputs);
         if !changed.is_empty() {

@@ -6,6 +6,7 @@ pub mod namespace_lifecycle;
 pub mod priority;
 pub mod service_account;
 pub mod service_ips;
+pub mod storage_object_in_use_protection;
 
 use serde_json::Value;
 
@@ -26,6 +27,7 @@ pub async fn admit_create(state: &Shared, info: &ResourceInfo, obj: &mut Value) 
     service_account::admit(state, info, obj).await?;
     priority::admit(state, info, obj).await?;
     default_toleration_seconds::admit(info, obj);
+    storage_object_in_use_protection::admit(info, obj);
     let keys = service_ips::admit_create(state, info, obj).await?;
     Ok(Reserved { keys })
 }

@@ -25,6 +25,9 @@ pub mod history;
 pub mod job;
 pub mod nodeipam;
 pub mod nodelifecycle;
+pub mod persistentvolume;
+pub mod pvcprotection;
+pub mod pvprotection;
 pub mod statefulset;
 pub mod tolerations;
 pub mod ttlafterfinished;
@@ -64,6 +67,9 @@ pub const CONTROLLERS: &[ControllerDescriptor] = &[
     endpointslice::DESCRIPTOR,
     nodelifecycle::DESCRIPTOR,
     nodeipam::DESCRIPTOR,
+    persistentvolume::DESCRIPTOR,
+    pvcprotection::DESCRIPTOR,
+    pvprotection::DESCRIPTOR,
 ];
 
 impl ControllerDescriptor {

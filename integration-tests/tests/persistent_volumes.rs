@@ -1,0 +1,197 @@
+//! PersistentVolumes and claims with the controller-manager's binder and protection
+//! controllers, the apiserver's StorageObjectInUseProtection admission, the
+//! healthCheckNodePort of LoadBalancer/Local services and the pods/ephemeralcontainers
+//! subresource, driven with the real kubectl 1.33. No kubelet runs.
+
+use std::time::Duration;
+
+use rkube_integration_tests::{wait_until, Apiserver, ControllerManager, KUBECTL_133};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn start() -> (Apiserver, ControllerManager) {
+    let s = Apiserver::start();
+    let cm = s.start_controller_manager("kube-controller-manager", &["--controllers=persistentvolume-binder,pvc-protection,pv-protection"]);
+    (s, cm)
+}
+
+fn apply(s: &Apiserver, yaml: &str) -> String {
+    let out = s.kubectl_with(KUBECTL_133, &["apply", "-f", "-"], Some(yaml));
+    assert!(out.status.success(), "apply failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn pv_yaml(name: &str, size: &str, class: &str, policy: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: {name}\nspec:\n  capacity:\n    storage: {size}\n  accessModes: [ReadWriteOnce]\n  storageClassName: \"{class}\"\n  persistentVolumeReclaimPolicy: {policy}\n  hostPath:\n    path: /data/{name}\n"
+    )
+}
+
+fn pvc_yaml(name: &str, size: &str, class: Option<&str>) -> String {
+    let class = class.map(|c| format!("  storageClassName: \"{c}\"\n")).unwrap_or_default();
+    format!("apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: {name}\nspec:\n{class}  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: {size}\n")
+}
+
+fn phase(s: &Apiserver, kind: &str, name: &str) -> String {
+    let out = s.kubectl_with(KUBECTL_133, &["get", kind, name, "-o", "jsonpath={.status.phase}"], None);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn wait_phase(s: &Apiserver, cm: &ControllerManager, kind: &str, name: &str, want: &str) {
+    let ok = (0..600).any(|_| {
+        if phase(s, kind, name) == want {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        false
+    });
+    assert!(ok, "{kind}/{name} never became {want} (is {:?})\ncontroller-manager log:\n{}", phase(s, kind, name), tail(&cm.log()));
+}
+
+fn tail(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// The whitespace-separated columns of the table row whose first column is `name`.
+fn row(table: &str, name: &str) -> Vec<String> {
+    table.lines().find(|l| l.split_whitespace().next() == Some(name)).unwrap_or_else(|| panic!("no row {name} in\n{table}")).split_whitespace().map(str::to_string).collect()
+}
+
+#[test]
+fn immediate_claim_binds_smallest_volume_and_release_retains_it() {
+    let (s, cm) = start();
+    apply(&s, &pv_yaml("pv-big", "5Gi", "", "Retain"));
+    apply(&s, &pv_yaml("pv-small", "1Gi", "", "Retain"));
+    apply(&s, &pv_yaml("pv-other", "1Gi", "fast", "Retain"));
+    wait_phase(&s, &cm, "pv", "pv-small", "Available");
+    let pv = s.get_json(&["get", "pv", "pv-small"]);
+    assert_eq!(pv["metadata"]["finalizers"], serde_json::json!(["kubernetes.io/pv-protection"]));
+
+    apply(&s, &pvc_yaml("data", "512Mi", Some("")));
+    wait_phase(&s, &cm, "pvc", "data", "Bound");
+    wait_phase(&s, &cm, "pv", "pv-small", "Bound");
+    let table = s.kubectl(&["get", "pv,pvc"]);
+    let pv_row = row(&table, "persistentvolume/pv-small");
+    assert_eq!(pv_row[1..6], ["1Gi", "RWO", "Retain", "Bound", "default/data"], "{table}");
+    let pvc_row = row(&table, "persistentvolumeclaim/data");
+    assert_eq!(pvc_row[1..5], ["Bound", "pv-small", "1Gi", "RWO"], "{table}");
+    assert_eq!(phase(&s, "pv", "pv-big"), "Available");
+
+    let pvc = s.get_json(&["get", "pvc", "data"]);
+    let pv = s.get_json(&["get", "pv", "pv-small"]);
+    assert_eq!(pvc["metadata"]["annotations"]["pv.kubernetes.io/bind-completed"], "yes");
+    assert_eq!(pvc["metadata"]["annotations"]["pv.kubernetes.io/bound-by-controller"], "yes");
+    assert_eq!(pvc["metadata"]["finalizers"], serde_json::json!(["kubernetes.io/pvc-protection"]));
+    assert_eq!(pvc["status"]["capacity"]["storage"], "1Gi");
+    assert_eq!(pvc["status"]["accessModes"], serde_json::json!(["ReadWriteOnce"]));
+    assert_eq!(pv["metadata"]["annotations"]["pv.kubernetes.io/bound-by-controller"], "yes");
+    assert_eq!(pv["spec"]["claimRef"]["uid"], pvc["metadata"]["uid"]);
+    assert_eq!(pv["spec"]["claimRef"]["kind"], "PersistentVolumeClaim");
+
+    // A bound volume cannot go while bound: its deletion waits for the claim.
+    s.kubectl(&["delete", "pvc", "data", "--wait=true", "--timeout=60s"]);
+    wait_phase(&s, &cm, "pv", "pv-small", "Released");
+    let table = s.kubectl(&["get", "pv"]);
+    assert_eq!(row(&table, "pv-small")[4..6], ["Released", "default/data"], "{table}");
+    // Released volumes are not bound again.
+    apply(&s, &pvc_yaml("again", "512Mi", Some("")));
+    wait_phase(&s, &cm, "pvc", "again", "Bound");
+    assert_eq!(s.get_json(&["get", "pvc", "again"])["spec"]["volumeName"], "pv-big");
+    // Deleting a Released volume: pv-protection lets it go.
+    s.kubectl(&["delete", "pv", "pv-small", "--wait=true", "--timeout=60s"]);
+}
+
+#[test]
+fn prebound_claims_volumes_events_and_lost_claims() {
+    let (s, cm) = start();
+    // No volume and no class: the claim stays Pending with upstream's event.
+    apply(&s, &pvc_yaml("lonely", "1Gi", Some("")));
+    wait_until(LIMIT, "the FailedBinding event", || {
+        s.kubectl(&["get", "events", "--field-selector", "involvedObject.name=lonely"]).contains("no persistent volumes available for this claim and no storage class is set")
+    });
+    assert_eq!(phase(&s, "pvc", "lonely"), "Pending");
+
+    s.kubectl(&["delete", "pvc", "lonely"]);
+
+    // A claim naming its volume gets it even though a smaller one fits.
+    apply(&s, &pv_yaml("smaller", "1Gi", "", "Retain"));
+    wait_phase(&s, &cm, "pv", "smaller", "Available");
+    let mut claim = pvc_yaml("picky", "1Gi", Some(""));
+    claim.push_str("  volumeName: wanted\n");
+    apply(&s, &claim);
+    apply(&s, &pv_yaml("wanted", "3Gi", "", "Retain"));
+    wait_phase(&s, &cm, "pvc", "picky", "Bound");
+    assert_eq!(s.get_json(&["get", "pv", "wanted"])["spec"]["claimRef"]["name"], "picky");
+    assert!(s.get_json(&["get", "pvc", "picky"])["metadata"]["annotations"]["pv.kubernetes.io/bound-by-controller"].is_null());
+
+    // A volume pre-bound through claimRef goes to that claim only.
+    let mut pv = pv_yaml("reserved", "1Gi", "", "Retain");
+    pv.push_str("  claimRef:\n    namespace: default\n    name: owner\n");
+    apply(&s, &pv);
+    wait_phase(&s, &cm, "pv", "reserved", "Available");
+    apply(&s, &pvc_yaml("owner", "1Gi", Some("")));
+    wait_phase(&s, &cm, "pvc", "owner", "Bound");
+    assert_eq!(s.get_json(&["get", "pvc", "owner"])["spec"]["volumeName"], "reserved");
+    assert_eq!(phase(&s, "pv", "smaller"), "Available");
+
+    // WaitForFirstConsumer claims are left to the scheduler.
+    apply(&s, "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: local\nprovisioner: kubernetes.io/no-provisioner\nvolumeBindingMode: WaitForFirstConsumer\n");
+    apply(&s, &pv_yaml("local-pv", "1Gi", "local", "Retain"));
+    apply(&s, &pvc_yaml("later", "1Gi", Some("local")));
+    wait_until(LIMIT, "the WaitForFirstConsumer event", || {
+        s.kubectl(&["get", "events", "--field-selector", "involvedObject.name=later"]).contains("waiting for first consumer to be created before binding")
+    });
+    assert_eq!(phase(&s, "pvc", "later"), "Pending");
+    assert_eq!(phase(&s, "pv", "local-pv"), "Available");
+
+    // Delete policy on a volume without a deleter plugin: Failed, with upstream's message.
+    apply(&s, &pv_yaml("doomed", "10Gi", "", "Delete"));
+    apply(&s, &pvc_yaml("big", "10Gi", Some("")));
+    wait_phase(&s, &cm, "pvc", "big", "Bound");
+    s.kubectl(&["delete", "pvc", "big"]);
+    wait_phase(&s, &cm, "pv", "doomed", "Failed");
+    assert_eq!(
+        s.get_json(&["get", "pv", "doomed"])["status"]["message"],
+        "host_path deleter only supports /tmp/.+ but received provided /data/doomed"
+    );
+
+    // A claim whose volume disappears is Lost.
+    s.kubectl(&["delete", "pv", "wanted", "--wait=false"]);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(phase(&s, "pvc", "picky"), "Bound", "pv-protection keeps a bound volume");
+    s.kubectl(&["patch", "pv", "wanted", "--type=merge", "-p", r#"{"metadata":{"finalizers":null}}"#]);
+    wait_until(LIMIT, "pv wanted gone", || !s.kubectl(&["get", "pv"]).contains("wanted"));
+    wait_phase(&s, &cm, "pvc", "picky", "Lost");
+    wait_until(LIMIT, "the ClaimLost event", || {
+        s.kubectl(&["get", "events", "--field-selector", "involvedObject.name=picky"]).contains("Bound claim has lost its PersistentVolume. Data on the volume is lost!")
+    });
+}
+
+#[test]
+fn claim_in_use_waits_for_its_pod() {
+    let (s, cm) = start();
+    apply(&s, &pv_yaml("vol", "1Gi", "", "Retain"));
+    apply(&s, &pvc_yaml("used", "1Gi", Some("")));
+    wait_phase(&s, &cm, "pvc", "used", "Bound");
+    apply(
+        &s,
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: user\nspec:\n  nodeName: node-1\n  containers:\n  - name: c\n    image: busybox:1.35\n  volumes:\n  - name: data\n    persistentVolumeClaim:\n      claimName: used\n",
+    );
+    s.kubectl(&["delete", "pvc", "used", "--wait=false"]);
+    std::thread::sleep(Duration::from_secs(2));
+    let pvc = s.get_json(&["get", "pvc", "used"]);
+    assert!(pvc["metadata"]["deletionTimestamp"].is_string());
+    assert_eq!(pvc["metadata"]["finalizers"], serde_json::json!(["kubernetes.io/pvc-protection"]));
+    let table = s.kubectl(&["get", "pvc"]);
+    assert_eq!(row(&table, "used")[1], "Terminating", "{table}");
+    // The bound volume is protected as well.
+    s.kubectl(&["delete", "pv", "vol", "--wait=false"]);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(s.get_json(&["get", "pv", "vol"])["metadata"]["deletionTimestamp"].is_string());
+
+    s.kubectl(&["delete", "pod", "user", "--grace-period=0", "--force"]);
+    wait_until(LIMIT, "the claim to go", || !s.kubectl(&["get", "pvc"]).contains("used"));
+    // Released, then no longer protected: the volume goes too.
+    wait_until(LIMIT, "the volume to go", || !s.kubectl(&["get", "pv"]).contains("vol"));
+}

@@ -195,3 +195,38 @@ fn claim_in_use_waits_for_its_pod() {
     // Released, then no longer protected: the volume goes too.
     wait_until(LIMIT, "the volume to go", || !s.kubectl(&["get", "pv"]).contains("vol"));
 }
+
+#[test]
+fn wait_for_first_consumer_binding_completed_by_the_controller() {
+    let (s, cm) = start();
+    apply(&s, "apiVersion: v1\nkind: Node\nmetadata: {name: a, labels: {kubernetes.io/hostname: a}}\nstatus: {capacity: {cpu: \"4\", memory: 16Gi, pods: \"110\"}, allocatable: {cpu: \"4\", memory: 16Gi, pods: \"110\"}}\n");
+    apply(&s, "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: local}\nprovisioner: kubernetes.io/no-provisioner\nvolumeBindingMode: WaitForFirstConsumer\n");
+    apply(
+        &s,
+        "apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: local-a}\nspec:\n  capacity: {storage: 10Gi}\n  accessModes: [ReadWriteOnce]\n  storageClassName: local\n  local: {path: /mnt/disk}\n  nodeAffinity:\n    required:\n      nodeSelectorTerms:\n      - matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [a]}]\n",
+    );
+    apply(&s, &pvc_yaml("data", "1Gi", Some("local")));
+    wait_phase(&s, &cm, "pv", "local-a", "Available");
+    let _sched = s.start_scheduler("kube-scheduler", &[]);
+    apply(
+        &s,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: db}\nspec:\n  containers:\n  - {name: c, image: nginx}\n  volumes:\n  - name: data\n    persistentVolumeClaim: {claimName: data}\n",
+    );
+    wait_phase(&s, &cm, "pvc", "data", "Bound");
+    wait_phase(&s, &cm, "pv", "local-a", "Bound");
+    let pvc = s.get_json(&["get", "pvc", "data"]);
+    assert_eq!(pvc["spec"]["volumeName"], "local-a");
+    assert_eq!(pvc["status"]["capacity"]["storage"], "10Gi");
+    let table = s.kubectl(&["get", "pv"]);
+    assert_eq!(row(&table, "local-a")[4..7], ["Bound", "default/data", "local"], "{table}");
+
+    // Delete policy on a local volume: no deleter plugin upstream.
+    s.kubectl(&["patch", "pv", "local-a", "-p", r#"{"spec":{"persistentVolumeReclaimPolicy":"Delete"}}"#]);
+    s.kubectl(&["delete", "pod", "db", "--grace-period=0", "--force"]);
+    s.kubectl(&["delete", "pvc", "data"]);
+    wait_phase(&s, &cm, "pv", "local-a", "Failed");
+    assert_eq!(
+        s.get_json(&["get", "pv", "local-a"])["status"]["message"],
+        "error getting deleter volume plugin for volume \"local-a\": no deletable volume plugin matched"
+    );
+}

@@ -171,7 +171,7 @@ async fn serve(state: &Shared, info: &RequestInfo, query: &HashMap<String, Strin
     let pods_info = core("pods")?;
     let ns = info.namespace.as_deref();
     if let Some(name) = &info.name {
-        let ns = ns.unwrap_or("default");
+        let Some(ns) = ns else { return Err(ApiError::no_route()) };
         let pod = state.store.get(&pods_info, Some(ns), name).await.map_err(|e| lister_error(e, "pod", name))?;
         let key = format!("{ns}/{name}");
         return pod_metrics(api, &pod, &now).ok_or_else(|| not_found("podmetrics", GROUP, &key));

@@ -1,4 +1,4 @@
-//! Service ClusterIP and NodePort allocation. Each allocated IP or port is a storage key
+//! Service ClusterIP, NodePort and healthCheckNodePort allocation. Each allocated IP or port is a storage key
 //! created with create-if-absent, so allocation is atomic across apiservers sharing a store.
 
 use std::net::Ipv4Addr;
@@ -78,7 +78,44 @@ pub async fn allocate_service(storage: &DynStorage, cfg: &ServiceConfig, svc: &m
             }
         }
     }
+    if needs_health_check_port(svc) {
+        if let Err(e) = allocate_health_check_port(storage, cfg, svc, &owner, &mut taken).await {
+            release(storage, &taken).await;
+            return Err(vec![e]);
+        }
+    }
     Ok(taken)
+}
+
+/// Upstream `needsHCNodePort`: a LoadBalancer with `externalTrafficPolicy: Local`.
+pub fn needs_health_check_port(svc: &Value) -> bool {
+    svc.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer")
+        && svc.pointer("/spec/externalTrafficPolicy").and_then(Value::as_str) == Some("Local")
+}
+
+/// Upstream `allocHealthCheckNodePort`: the requested `spec.healthCheckNodePort`, else any
+/// free port of the NodePort range (the two share one allocator).
+async fn allocate_health_check_port(storage: &DynStorage, cfg: &ServiceConfig, svc: &mut Value, owner: &str, taken: &mut Vec<String>) -> Result<(), FieldError> {
+    let field = "spec.healthCheckNodePort";
+    let requested = svc.pointer("/spec/healthCheckNodePort").and_then(Value::as_u64).unwrap_or(0);
+    if requested == 0 {
+        let port = random_port(storage, cfg, owner, taken, field).await.map_err(|_| FieldError::internal(field, "failed to allocate a HealthCheck NodePort 0: range is full"))?;
+        svc["spec"]["healthCheckNodePort"] = json!(port);
+        return Ok(());
+    }
+    let fail = |why: String| FieldError::invalid(field, json!(requested), format!("failed to allocate requested HealthCheck NodePort {requested}: {why}"));
+    if requested < u64::from(cfg.node_ports.0) || requested > u64::from(cfg.node_ports.1) {
+        return Err(fail(format!("provided port is not in the valid range. The range of valid ports is {}-{}", cfg.node_ports.0, cfg.node_ports.1)));
+    }
+    let key = format!("{PORT_PREFIX}{requested}");
+    match storage.create(&key, owner.as_bytes().to_vec()).await {
+        Ok(_) => {
+            taken.push(key);
+            Ok(())
+        }
+        Err(StorageError::AlreadyExists(_)) => Err(fail("provided port is already allocated".into())),
+        Err(e) => Err(FieldError::internal(field, e.to_string())),
+    }
 }
 
 fn owner_of(svc: &Value) -> String {
@@ -186,6 +223,9 @@ pub async fn release_service(storage: &DynStorage, svc: &Value) {
         if let Some(n) = p.get("nodePort").and_then(Value::as_u64) {
             keys.push(format!("{PORT_PREFIX}{n}"));
         }
+    }
+    if let Some(n) = svc.pointer("/spec/healthCheckNodePort").and_then(Value::as_u64).filter(|n| *n != 0) {
+        keys.push(format!("{PORT_PREFIX}{n}"));
     }
     release(storage, &keys).await;
 }

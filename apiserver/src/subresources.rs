@@ -1,4 +1,5 @@
 //! Subresources with their own behaviour: status, scale, pods/binding, pods/eviction,
+//! pods/ephemeralcontainers,
 //! namespaces/finalize and serviceaccounts/token (in `crate::serviceaccount`). Streaming
 //! subresources (log, exec, attach, portforward) go through the kubelet and are not served
 //! until a kubelet is registered.
@@ -28,6 +29,9 @@ pub async fn handle(call: &Call, sub: &str, raw: Body) -> ApiResult<Response> {
             bind(call, call.name(), &b).await
         }
         ("eviction", "create") if is_pods(call) => evict(call, raw).await,
+        ("ephemeralcontainers", "get") if is_pods(call) => get_main(call).await,
+        ("ephemeralcontainers", "update") if is_pods(call) => update_ephemeral_containers(call, raw).await,
+        ("ephemeralcontainers", "patch") if is_pods(call) => patch_sub(call, raw, Some("ephemeralcontainers")).await,
         ("finalize", "update") if is_namespaces(call) => finalize(call, raw).await,
         ("token", "create") if call.info.group.is_empty() && call.info.plural == "serviceaccounts" => {
             crate::serviceaccount::token::create(call, raw).await
@@ -67,6 +71,14 @@ async fn update_status(call: &Call, raw: Body) -> ApiResult<Response> {
         }
     }
     let out = rest::update(&call.state.store, &call.info, call.ns(), call.name(), obj, Some("status"), &opts).await?;
+    Ok(with_warnings(respond_object(call, StatusCode::OK, &out), &warnings))
+}
+
+/// PUT pods/ephemeralcontainers: only spec.ephemeralContainers of the body is kept.
+async fn update_ephemeral_containers(call: &Call, raw: Body) -> ApiResult<Response> {
+    let (obj, warnings) = read_object(call, raw).await?;
+    let opts = params::write_options(&call.query)?;
+    let out = rest::update(&call.state.store, &call.info, call.ns(), call.name(), obj, Some("ephemeralcontainers"), &opts).await?;
     Ok(with_warnings(respond_object(call, StatusCode::OK, &out), &warnings))
 }
 

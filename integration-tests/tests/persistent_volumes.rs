@@ -230,3 +230,76 @@ fn wait_for_first_consumer_binding_completed_by_the_controller() {
         "error getting deleter volume plugin for volume \"local-a\": no deletable volume plugin matched"
     );
 }
+
+#[test]
+fn load_balancer_local_gets_a_health_check_node_port() {
+    let s = Apiserver::start();
+    let svc = |name: &str, extra: &str| {
+        format!("apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\nspec:\n  type: LoadBalancer\n  externalTrafficPolicy: Local\n{extra}  selector:\n    app: web\n  ports:\n  - port: 80\n")
+    };
+    apply(&s, &svc("web", ""));
+    let web = s.get_json(&["get", "svc", "web"]);
+    let hc = web["spec"]["healthCheckNodePort"].as_u64().expect("healthCheckNodePort allocated");
+    assert!((30000..=32767).contains(&hc), "{hc}");
+    assert_ne!(web["spec"]["ports"][0]["nodePort"].as_u64(), Some(hc));
+    // A requested port is honoured, and taken ports are refused.
+    apply(&s, &svc("fixed", "  healthCheckNodePort: 31999\n"));
+    assert_eq!(s.get_json(&["get", "svc", "fixed"])["spec"]["healthCheckNodePort"], 31999);
+    let err = s.kubectl_err(KUBECTL_133, &["create", "service", "nodeport", "clash", "--tcp=80", "--node-port=31999"]);
+    assert!(err.contains("provided port is already allocated"), "{err}");
+    let out = s.kubectl_with(KUBECTL_133, &["apply", "-f", "-"], Some(&svc("dup", &format!("  healthCheckNodePort: {hc}\n"))));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("spec.healthCheckNodePort: Invalid value: {hc}: failed to allocate requested HealthCheck NodePort {hc}: provided port is already allocated")), "{err}");
+    // Deleting the service gives the port back.
+    s.kubectl(&["delete", "svc", "fixed"]);
+    s.kubectl(&["create", "service", "nodeport", "reuse", "--tcp=80", "--node-port=31999"]);
+    // Cluster policy: no health check port.
+    apply(&s, "apiVersion: v1\nkind: Service\nmetadata:\n  name: cluster\nspec:\n  type: LoadBalancer\n  ports:\n  - port: 80\n");
+    assert!(s.get_json(&["get", "svc", "cluster"])["spec"]["healthCheckNodePort"].is_null());
+}
+
+#[test]
+fn ephemeral_containers_only_through_the_subresource() {
+    let s = Apiserver::start();
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: c\n    image: nginx\n";
+    let with_ephemeral = format!("{pod}  ephemeralContainers:\n  - name: dbg\n    image: busybox:1.35\n");
+    let out = s.kubectl_with(KUBECTL_133, &["create", "-f", "-"], Some(&with_ephemeral));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("spec.ephemeralContainers: Forbidden: cannot be set on create"), "{err}");
+    apply(&s, pod);
+
+    // kubectl debug adds the container through pods/x/ephemeralcontainers (no kubelet runs,
+    // so it cannot attach: it is run without -it and does not wait).
+    let out = s.kubectl_with(KUBECTL_133, &["debug", "pod/x", "--image=busybox:1.35", "--target=c", "-c", "debugger", "--", "sleep", "1d"], None);
+    assert!(out.status.success(), "kubectl debug: {}", String::from_utf8_lossy(&out.stderr));
+    let p = s.get_json(&["get", "pod", "x"]);
+    let ec = &p["spec"]["ephemeralContainers"][0];
+    assert_eq!(ec["name"], "debugger");
+    assert_eq!(ec["image"], "busybox:1.35");
+    assert_eq!(ec["targetContainerName"], "c");
+    assert_eq!(ec["command"], serde_json::json!(["sleep", "1d"]));
+
+    // Raw PATCH of the subresource: ports are refused, names must be unique, existing ones
+    // cannot change.
+    let patch = |body: &str| s.kubectl_with(KUBECTL_133, &["patch", "pod", "x", "--subresource=ephemeralcontainers", "--type=strategic", "-p", body], None);
+    let out = patch(r#"{"spec":{"ephemeralContainers":[{"name":"web","image":"nginx","ports":[{"containerPort":80}]}]}}"#);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("].ports: Forbidden: cannot be set for an Ephemeral Container"), "{err}");
+    let out = patch(r#"{"spec":{"ephemeralContainers":[{"name":"c","image":"busybox:1.35"}]}}"#);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("].name: Duplicate value: \"c\""), "{err}");
+    let out = patch(r#"{"spec":{"ephemeralContainers":[{"name":"debugger","image":"busybox:1.36"}]}}"#);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("existing ephemeral containers \"debugger\" may not be changed"), "{err}");
+    let out = patch(r#"{"spec":{"ephemeralContainers":[{"name":"shell","image":"busybox:1.35","stdin":true,"tty":true}]}}"#);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Other fields sent to the subresource are ignored.
+    let out = patch(r#"{"metadata":{"labels":{"x":"y"}},"spec":{"activeDeadlineSeconds":5}}"#);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let p = s.get_json(&["get", "pod", "x"]);
+    assert_eq!(p["spec"]["ephemeralContainers"].as_array().map(Vec::len), Some(2));
+    assert!(p["metadata"]["labels"].is_null() && p["spec"]["activeDeadlineSeconds"].is_null(), "{p}");
+    // The main resource cannot change them.
+    let out = s.kubectl_with(KUBECTL_133, &["patch", "pod", "x", "--type=json", "-p", r#"[{"op":"remove","path":"/spec/ephemeralContainers"}]"#], None);
+    assert!(!out.status.success());
+}

@@ -102,7 +102,7 @@ pub fn dry_run(q: &HashMap<String, String>) -> ApiResult<bool> {
 
 /// Write options from the query.
 pub fn write_options(q: &HashMap<String, String>) -> ApiResult<WriteOptions> {
-    Ok(WriteOptions { dry_run: dry_run(q)?, status: false })
+    Ok(WriteOptions { dry_run: dry_run(q)?, ..WriteOptions::default() })
 }
 
 /// `fieldValidation`: Ignore, Warn (default) or Strict.

@@ -18,12 +18,15 @@ pub struct WriteOptions {
     /// The write goes through the status subresource: the strategy's status preparation
     /// runs instead of the main one (no generation bump for metadata changes).
     pub status: bool,
+    /// The write goes through pods/ephemeralcontainers: only the ephemeral containers
+    /// change, validated by the pod's ephemeral-container update rules.
+    pub ephemeral_containers: bool,
 }
 
 impl WriteOptions {
     /// These options for a write to `subresource` (None: the main resource).
     pub fn on(&self, subresource: Option<&str>) -> WriteOptions {
-        WriteOptions { status: subresource == Some("status"), ..self.clone() }
+        WriteOptions { status: subresource == Some("status"), ephemeral_containers: subresource == Some("ephemeralcontainers"), ..self.clone() }
     }
 }
 
@@ -104,9 +107,14 @@ pub fn check_namespace(info: &ResourceInfo, obj: &mut Value, ns: Option<&str>) -
 fn validate(info: &ResourceInfo, obj: &Value, old: Option<&Value>) -> ApiResult<()> {
     let mut errs = crate::validation::validate_meta(info, obj, old);
     errs.extend(info.strategy.validate(obj));
-    if let Some(old) = old {
-        errs.extend(info.strategy.validate_update(obj, old));
+    match old {
+        Some(old) => errs.extend(info.strategy.validate_update(obj, old)),
+        None => errs.extend(info.strategy.validate_create(obj)),
     }
+    finish_validation(info, obj, errs)
+}
+
+fn finish_validation(info: &ResourceInfo, obj: &Value, errs: Vec<rkube_apimachinery::validation::FieldError>) -> ApiResult<()> {
     if errs.is_empty() {
         Ok(())
     } else {
@@ -208,6 +216,21 @@ pub fn merge_for_update(info: &ResourceInfo, obj: Value, current: &Value, subres
             }
             new
         }
+        Some("ephemeralcontainers") => {
+            // Upstream `dropNonEphemeralContainerUpdates`: everything but
+            // spec.ephemeralContainers stays as stored.
+            let mut new = current.clone();
+            match (obj.pointer("/spec/ephemeralContainers"), new.get_mut("spec").and_then(Value::as_object_mut)) {
+                (Some(list), Some(spec)) => {
+                    spec.insert("ephemeralContainers".into(), list.clone());
+                }
+                (None, Some(spec)) => {
+                    spec.remove("ephemeralContainers");
+                }
+                _ => {}
+            }
+            new
+        }
         _ if info.status_subresource => {
             let mut new = obj;
             match current.get("status") {
@@ -242,7 +265,15 @@ pub async fn write_update(
     } else {
         info.strategy.prepare_for_update(&mut new, current);
     }
-    validate(info, &new, Some(current))?;
+    if opts.ephemeral_containers {
+        // Upstream `podEphemeralContainersStrategy.ValidateUpdate`.
+        let mut errs = crate::validation::validate_meta(info, &new, Some(current));
+        errs.extend(info.strategy.validate(&new));
+        errs.extend(crate::resources::core::ephemeral_containers::validate_update(&new, current));
+        finish_validation(info, &new, errs)?;
+    } else {
+        validate(info, &new, Some(current))?;
+    }
     meta::set_resource_version(&mut new, current_rv);
     if new == *current {
         return Ok(new);

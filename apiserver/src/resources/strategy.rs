@@ -97,6 +97,11 @@ pub trait Strategy: Send + Sync {
         vec![]
     }
 
+    /// Checks only a create makes (beyond [`Strategy::validate`]).
+    fn validate_create(&self, _obj: &Value) -> Vec<FieldError> {
+        vec![]
+    }
+
     /// Validates an update (immutable fields etc.).
     fn validate_update(&self, _obj: &Value, _old: &Value) -> Vec<FieldError> {
         vec![]

@@ -82,7 +82,7 @@ pub fn validate_init_containers(init: Option<&Value>, regular: Option<&Value>, p
 
 /// Upstream `validateContainerCommon`: name, image, termination message policy, ports,
 /// env, volume mounts, pull policy and resources.
-fn validate_container_common(c: &Value, path: &str, ctx: &PodContext) -> Vec<FieldError> {
+pub fn validate_container_common(c: &Value, path: &str, ctx: &PodContext) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let name = str_of(c, "name");
     let name_path = format!("{path}.name");

@@ -6,6 +6,7 @@
 pub mod configmap;
 pub mod container_validation;
 pub mod endpoints;
+pub mod ephemeral_containers;
 pub mod event;
 pub mod limitrange;
 pub mod namespace;

@@ -92,6 +92,10 @@ impl Strategy for PodStrategy {
         errs
     }
 
+    fn validate_create(&self, obj: &Value) -> Vec<FieldError> {
+        super::ephemeral_containers::validate_create(obj)
+    }
+
     fn validate_update(&self, obj: &Value, old: &Value) -> Vec<FieldError> {
         validate_pod_update(obj, old)
     }

@@ -34,6 +34,7 @@ pub fn validate_pod_spec(spec: &Value, path: &str) -> Vec<FieldError> {
         &format!("{path}.initContainers"),
         &ctx,
     ));
+    errs.extend(super::ephemeral_containers::validate_spec(spec, path, &ctx));
     errs.extend(host_network_ports(spec, path));
     errs.extend(enum_member(str_of(spec, "restartPolicy"), &format!("{path}.restartPolicy"), &["Always", "OnFailure", "Never"]));
     errs.extend(enum_member(

@@ -167,24 +167,30 @@ async fn allocate_ip(storage: &DynStorage, cfg: &ServiceConfig, svc: &mut Value,
 async fn allocate_ports(storage: &DynStorage, cfg: &ServiceConfig, svc: &mut Value, owner: &str, taken: &mut Vec<String>) -> Result<(), FieldError> {
     let count = svc.pointer("/spec/ports").and_then(Value::as_array).map_or(0, Vec::len);
     for i in 0..count {
-        let requested = svc["spec"]["ports"][i].get("nodePort").and_then(Value::as_u64).unwrap_or(0) as u16;
-        let field = format!("spec.ports[{i}].nodePort");
-        let port = if requested != 0 {
-            if requested < cfg.node_ports.0 || requested > cfg.node_ports.1 {
-                return Err(FieldError::invalid(&field, json!(requested), format!("provided port is not in the valid range. The range of valid ports is {}-{}", cfg.node_ports.0, cfg.node_ports.1)));
-            }
-            let key = format!("{PORT_PREFIX}{requested}");
-            match storage.create(&key, owner.as_bytes().to_vec()).await {
-                Ok(_) => taken.push(key),
-                Err(StorageError::AlreadyExists(_)) => return Err(FieldError::invalid(&field, json!(requested), "provided port is already allocated")),
-                Err(e) => return Err(FieldError::internal(&field, e.to_string())),
-            }
-            requested
-        } else {
-            random_port(storage, cfg, owner, taken, &field).await?
-        };
-        svc["spec"]["ports"][i]["nodePort"] = json!(port);
+        allocate_port(storage, cfg, svc, i, owner, taken).await?;
     }
+    Ok(())
+}
+
+/// Allocates port `i`'s requested nodePort, or any free one when it asks for none.
+async fn allocate_port(storage: &DynStorage, cfg: &ServiceConfig, svc: &mut Value, i: usize, owner: &str, taken: &mut Vec<String>) -> Result<(), FieldError> {
+    let requested = svc["spec"]["ports"][i].get("nodePort").and_then(Value::as_u64).unwrap_or(0) as u16;
+    let field = format!("spec.ports[{i}].nodePort");
+    let port = if requested != 0 {
+        if requested < cfg.node_ports.0 || requested > cfg.node_ports.1 {
+            return Err(FieldError::invalid(&field, json!(requested), format!("provided port is not in the valid range. The range of valid ports is {}-{}", cfg.node_ports.0, cfg.node_ports.1)));
+        }
+        let key = format!("{PORT_PREFIX}{requested}");
+        match storage.create(&key, owner.as_bytes().to_vec()).await {
+            Ok(_) => taken.push(key),
+            Err(StorageError::AlreadyExists(_)) => return Err(FieldError::invalid(&field, json!(requested), "provided port is already allocated")),
+            Err(e) => return Err(FieldError::internal(&field, e.to_string())),
+        }
+        requested
+    } else {
+        random_port(storage, cfg, owner, taken, &field).await?
+    };
+    svc["spec"]["ports"][i]["nodePort"] = json!(port);
     Ok(())
 }
 
@@ -204,6 +210,77 @@ async fn random_port(storage: &DynStorage, cfg: &ServiceConfig, owner: &str, tak
     Err(FieldError::internal(field, "failed to allocate a nodePort: range is full"))
 }
 
+/// Allocation keys a Service holds: its ClusterIPs, NodePorts and healthCheckNodePort.
+fn held_keys(svc: &Value) -> Vec<String> {
+    let mut keys = Vec::new();
+    for ip in svc.pointer("/spec/clusterIPs").and_then(Value::as_array).into_iter().flatten() {
+        if let Some(ip) = ip.as_str().filter(|s| *s != "None") {
+            keys.push(format!("{IP_PREFIX}{ip}"));
+        }
+    }
+    for p in svc.pointer("/spec/ports").and_then(Value::as_array).into_iter().flatten() {
+        if let Some(n) = p.get("nodePort").and_then(Value::as_u64).filter(|n| *n != 0) {
+            keys.push(format!("{PORT_PREFIX}{n}"));
+        }
+    }
+    if let Some(n) = svc.pointer("/spec/healthCheckNodePort").and_then(Value::as_u64).filter(|n| *n != 0) {
+        keys.push(format!("{PORT_PREFIX}{n}"));
+    }
+    keys
+}
+
+/// What a Service update allocated (to give back if the write fails) and what it no longer
+/// holds (to give back once the write succeeded).
+#[derive(Debug, Default)]
+pub struct Reallocation {
+    /// Keys taken by this update.
+    pub taken: Vec<String>,
+    /// Keys the stored Service held that the updated one does not.
+    pub freed: Vec<String>,
+}
+
+/// Upstream's Service REST update: allocates what the updated Service newly needs (a
+/// ClusterIP when it leaves ExternalName, NodePorts when it becomes NodePort/LoadBalancer,
+/// a healthCheckNodePort for LoadBalancer + Local) and finds what it let go.
+pub async fn reallocate_service(storage: &DynStorage, cfg: &ServiceConfig, svc: &mut Value, old: &Value) -> Result<Reallocation, Vec<FieldError>> {
+    let owner = owner_of(svc);
+    let held = held_keys(old);
+    let mut taken = Vec::new();
+    let svc_type = svc.pointer("/spec/type").and_then(Value::as_str).unwrap_or("ClusterIP").to_string();
+    let fail = |e: FieldError, taken: Vec<String>| async move {
+        release(storage, &taken).await;
+        Err(vec![e])
+    };
+    let ip = svc.pointer("/spec/clusterIP").and_then(Value::as_str).unwrap_or("").to_string();
+    if svc_type != "ExternalName" && !held.contains(&format!("{IP_PREFIX}{ip}")) && ip != "None" {
+        match allocate_ip(storage, cfg, svc, &owner).await {
+            Ok(key) => taken.extend(key),
+            Err(e) => return fail(e, taken).await,
+        }
+    }
+    if matches!(svc_type.as_str(), "NodePort" | "LoadBalancer") {
+        let count = svc.pointer("/spec/ports").and_then(Value::as_array).map_or(0, Vec::len);
+        for i in 0..count {
+            let port = svc["spec"]["ports"][i].get("nodePort").and_then(Value::as_u64).unwrap_or(0);
+            if port != 0 && held.contains(&format!("{PORT_PREFIX}{port}")) {
+                continue;
+            }
+            if let Err(e) = allocate_port(storage, cfg, svc, i, &owner, &mut taken).await {
+                return fail(e, taken).await;
+            }
+        }
+    }
+    let hc = svc.pointer("/spec/healthCheckNodePort").and_then(Value::as_u64).unwrap_or(0);
+    if needs_health_check_port(svc) && (hc == 0 || !held.contains(&format!("{PORT_PREFIX}{hc}"))) {
+        if let Err(e) = allocate_health_check_port(storage, cfg, svc, &owner, &mut taken).await {
+            return fail(e, taken).await;
+        }
+    }
+    let now = held_keys(svc);
+    let freed = held.into_iter().filter(|k| !now.contains(k)).collect();
+    Ok(Reallocation { taken, freed })
+}
+
 /// Frees allocation keys.
 pub async fn release(storage: &DynStorage, keys: &[String]) {
     for k in keys {
@@ -213,21 +290,7 @@ pub async fn release(storage: &DynStorage, keys: &[String]) {
 
 /// Frees everything a deleted Service held.
 pub async fn release_service(storage: &DynStorage, svc: &Value) {
-    let mut keys = Vec::new();
-    for ip in svc.pointer("/spec/clusterIPs").and_then(Value::as_array).into_iter().flatten() {
-        if let Some(ip) = ip.as_str().filter(|s| *s != "None") {
-            keys.push(format!("{IP_PREFIX}{ip}"));
-        }
-    }
-    for p in svc.pointer("/spec/ports").and_then(Value::as_array).into_iter().flatten() {
-        if let Some(n) = p.get("nodePort").and_then(Value::as_u64) {
-            keys.push(format!("{PORT_PREFIX}{n}"));
-        }
-    }
-    if let Some(n) = svc.pointer("/spec/healthCheckNodePort").and_then(Value::as_u64).filter(|n| *n != 0) {
-        keys.push(format!("{PORT_PREFIX}{n}"));
-    }
-    release(storage, &keys).await;
+    release(storage, &held_keys(svc)).await;
 }
 
 #[cfg(test)]

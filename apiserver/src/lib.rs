@@ -58,7 +58,7 @@ pub fn build_state(config: &Config, storage: DynStorage) -> anyhow::Result<http:
     Ok(Arc::new(http::AppState {
         patch_schema,
         cachers: registry::cacher::Cachers::new(storage.clone()),
-        store: registry::Store::new(storage),
+        store: registry::Store::new(storage).with_service_config(service_config.clone()),
         catalog: resources::catalog::Catalog::new(resources::builtin()),
         metrics: metrics::Metrics::new(),
         metrics_api: Arc::new(metrics_api::MetricsApi::default()),

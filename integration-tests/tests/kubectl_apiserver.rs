@@ -213,3 +213,29 @@ fn priority_classes_set_pod_priority() {
     let out = s.kubectl_with(KUBECTL_133, &["create", "-f", "-"], Some(&missing));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pods \"q\" is forbidden: no PriorityClass with name nope was found"));
 }
+
+#[test]
+fn service_type_changes_allocate_and_free_node_ports() {
+    let s = Apiserver::start();
+    let node_port = |name: &str| s.get_json(&["get", "svc", name])["spec"]["ports"][0]["nodePort"].as_u64();
+    s.kubectl(&["create", "service", "clusterip", "web", "--tcp=80:80"]);
+    assert_eq!(node_port("web"), None);
+    s.kubectl(&["patch", "svc", "web", "-p", r#"{"spec":{"type":"NodePort"}}"#]);
+    let port = node_port("web").expect("a NodePort service gets a node port on update");
+    assert!((30000..=32767).contains(&port), "{port}");
+    s.kubectl(&["patch", "svc", "web", "-p", r#"{"spec":{"type":"LoadBalancer","externalTrafficPolicy":"Local"}}"#]);
+    let svc = s.get_json(&["get", "svc", "web"]);
+    assert_eq!(svc["spec"]["ports"][0]["nodePort"].as_u64(), Some(port), "the node port is kept: {svc}");
+    let health = svc["spec"]["healthCheckNodePort"].as_u64().expect("LoadBalancer + Local gets a healthCheckNodePort");
+    s.kubectl(&["patch", "svc", "web", "-p", r#"{"spec":{"type":"ClusterIP","externalTrafficPolicy":null}}"#]);
+    assert_eq!(node_port("web"), None);
+    // Both ports went back to the pool: another service can ask for them by number.
+    let p = port.to_string();
+    s.kubectl(&["create", "service", "nodeport", "again", "--tcp=81:81", &format!("--node-port={p}")]);
+    assert_eq!(node_port("again"), Some(port));
+    let taken = s.kubectl_err(rkube_integration_tests::KUBECTL_133, &["create", "service", "nodeport", "dup", "--tcp=82:82", &format!("--node-port={p}")]);
+    assert!(taken.contains(&format!("spec.ports[0].nodePort: Invalid value: {p}: provided port is already allocated")), "{taken}");
+    let h = health.to_string();
+    s.kubectl(&["patch", "svc", "again", "--type=json", "-p", &format!(r#"[{{"op":"replace","path":"/spec/ports/0/nodePort","value":{h}}}]"#)]);
+    assert_eq!(node_port("again"), Some(health));
+}

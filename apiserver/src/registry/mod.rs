@@ -48,6 +48,9 @@ pub struct ListPage {
 #[derive(Clone)]
 pub struct Store {
     storage: DynStorage,
+    /// Service address ranges: a Service update allocates and frees addresses with its
+    /// write, as upstream's Service REST storage does.
+    service_config: Option<std::sync::Arc<crate::allocator::ServiceConfig>>,
 }
 
 /// Parses stored bytes into an object and stamps its resourceVersion.
@@ -76,7 +79,18 @@ pub fn encode(obj: &Value) -> Vec<u8> {
 impl Store {
     /// A store over one backend.
     pub fn new(storage: DynStorage) -> Self {
-        Store { storage }
+        Store { storage, service_config: None }
+    }
+
+    /// This store, allocating Service addresses from `cfg` on updates.
+    pub fn with_service_config(mut self, cfg: crate::allocator::ServiceConfig) -> Self {
+        self.service_config = Some(std::sync::Arc::new(cfg));
+        self
+    }
+
+    /// The Service address ranges, when this store allocates them.
+    pub fn service_config(&self) -> Option<&crate::allocator::ServiceConfig> {
+        self.service_config.as_deref()
     }
 
     /// The backend, for watches and allocators.

@@ -265,6 +265,18 @@ pub async fn write_update(
     } else {
         info.strategy.prepare_for_update(&mut new, current);
     }
+    // Service addresses come before validation, which requires them (dry runs give them back).
+    let realloc = reallocate(store, info, &mut new, current).await?.unwrap_or_default();
+    let out = validate_and_write(store, info, new, current, current_rv, opts).await;
+    let storage = store.storage();
+    match &out {
+        Ok(_) if !opts.dry_run => crate::allocator::release(storage, &realloc.freed).await,
+        _ => crate::allocator::release(storage, &realloc.taken).await,
+    }
+    out
+}
+
+async fn validate_and_write(store: &Store, info: &ResourceInfo, mut new: Value, current: &Value, current_rv: Revision, opts: &WriteOptions) -> ApiResult<Value> {
     if opts.ephemeral_containers {
         // Upstream `podEphemeralContainersStrategy.ValidateUpdate`.
         let mut errs = crate::validation::validate_meta(info, &new, Some(current));
@@ -275,12 +287,24 @@ pub async fn write_update(
         validate(info, &new, Some(current))?;
     }
     meta::set_resource_version(&mut new, current_rv);
-    if new == *current {
+    if new == *current || opts.dry_run {
         return Ok(new);
     }
-    if opts.dry_run {
-        return Ok(new);
-    }
+    replace_or_remove(store, info, new, current_rv).await
+}
+
+/// Service addresses the update newly needs (allocated now) and lets go (to free after the
+/// write); `None` for every other resource.
+async fn reallocate(store: &Store, info: &ResourceInfo, new: &mut Value, current: &Value) -> ApiResult<Option<crate::allocator::Reallocation>> {
+    let (Some(cfg), true) = (store.service_config(), info.group.is_empty() && info.plural == "services") else {
+        return Ok(None);
+    };
+    let name = meta::meta_str(new, "name").unwrap_or("").to_string();
+    let realloc = crate::allocator::reallocate_service(store.storage(), cfg, new, current).await.map_err(|errs| ApiError::invalid(info, &name, &errs))?;
+    Ok(Some(realloc))
+}
+
+async fn replace_or_remove(store: &Store, info: &ResourceInfo, new: Value, current_rv: Revision) -> ApiResult<Value> {
     if ready_to_remove(info, &new) {
         let (ns, name) = meta::namespace_and_name(&new);
         let mut gone = store.remove(info, ns.as_deref(), &name, Some(current_rv)).await?;

@@ -150,7 +150,7 @@ async fn relay_channels(client: Upgraded, server: Upgraded, ports: Vec<u16>) {
         let (cwr, swr, data_streams) = (cwr.clone(), swr.clone(), data_streams.clone());
         tokio::spawn(async move { client_to_server(&mut crd, &cwr, &swr, &data_streams).await })
     };
-    let downstream = server_to_client(&mut srd, &cwr, &swr, &channels, data_streams);
+    let downstream = server_to_client(&mut srd, &cwr, &swr, &channels);
     tokio::pin!(downstream);
     tokio::select! {
         _ = &mut downstream => {}
@@ -193,16 +193,23 @@ async fn client_to_server(crd: &mut ReadHalf<TokioIo<Upgraded>>, cwr: &Writer<Up
     let _ = send(swr, &fins).await;
 }
 
-/// Runtime data to the client's channels, until every data stream is done.
-async fn server_to_client(
-    srd: &mut ReadHalf<TokioIo<Upgraded>>,
-    cwr: &Writer<Upgraded>,
-    swr: &Writer<Upgraded>,
-    channels: &HashMap<u32, u8>,
-    mut open: Vec<u32>,
-) {
+/// Runtime data to the client's channels, until the runtime has closed every stream. The
+/// runtime closes a port's data stream before it writes the port's error, so once all data
+/// streams are done, the error streams get a moment more.
+async fn server_to_client(srd: &mut ReadHalf<TokioIo<Upgraded>>, cwr: &Writer<Upgraded>, swr: &Writer<Upgraded>, channels: &HashMap<u32, u8>) {
+    let mut open: Vec<u32> = channels.keys().copied().collect();
     while !open.is_empty() {
-        let Ok(frame) = spdy::read_frame(srd).await else { return };
+        let only_errors = open.iter().all(|s| channels.get(s).is_some_and(|ch| ch % 2 == 1));
+        let read = if only_errors {
+            match tokio::time::timeout(Duration::from_secs(2), spdy::read_frame(srd)).await {
+                Ok(r) => r,
+                Err(_) => return,
+            }
+        } else {
+            spdy::read_frame(srd).await
+        };
+        let Ok(frame) = read else { return };
+        tracing::trace!(?frame, "port-forward frame from the runtime");
         match frame {
             Frame::Data { stream, fin, data } => {
                 if let Some(ch) = channels.get(&stream).filter(|_| !data.is_empty()) {

@@ -85,6 +85,5 @@ fn logs_exec_pty_and_cp() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(std::fs::read_to_string(&one).expect("file"), "copied in\n");
 
-    // port-forward is not covered here: rkube's kubectl speaks the WebSocket channel protocol
-    // (kube-rs) while the kubelet serves SPDY port-forwarding only.
+    // port-forward, run -i and attach: tests/kubectl_port_forward.rs.
 }

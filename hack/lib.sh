@@ -5,7 +5,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 # Debian packages the build and the node need.
-APT_PACKAGES=(protobuf-compiler libprotobuf-dev etcd-server containerd runc containernetworking-plugins haproxy curl busybox-static iptables)
+APT_PACKAGES=(protobuf-compiler libprotobuf-dev etcd-server containerd runc containernetworking-plugins haproxy curl busybox-static iptables iproute2 openssl)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

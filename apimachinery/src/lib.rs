@@ -6,6 +6,7 @@ pub mod duration;
 pub mod field_selector;
 pub mod label_selector;
 pub mod quantity;
+pub mod quota;
 pub mod scheduling;
 pub mod validation;
 pub mod managed_fields;

@@ -1,9 +1,11 @@
 //! Admission: the plugins that run on decoded objects before they are stored, in upstream's
-//! order (NamespaceLifecycle, ServiceAccount, Priority, ...). Each plugin is a module of its own.
+//! order (NamespaceLifecycle, ServiceAccount, Priority, ..., LimitRanger, ResourceQuota last). Each plugin is a module of its own.
 
 pub mod default_toleration_seconds;
+pub mod limit_ranger;
 pub mod namespace_lifecycle;
 pub mod priority;
+pub mod resource_quota;
 pub mod service_account;
 pub mod service_ips;
 pub mod storage_object_in_use_protection;
@@ -28,7 +30,13 @@ pub async fn admit_create(state: &Shared, info: &ResourceInfo, obj: &mut Value) 
     priority::admit(state, info, obj).await?;
     default_toleration_seconds::admit(info, obj);
     storage_object_in_use_protection::admit(info, obj);
+    limit_ranger::admit(state, info, obj).await?;
     let keys = service_ips::admit_create(state, info, obj).await?;
+    // ResourceQuota is the last validating plugin, as upstream; it charges the quota.
+    if let Err(e) = resource_quota::admit(state, info, obj).await {
+        crate::allocator::release(state.store.storage(), &keys).await;
+        return Err(e);
+    }
     Ok(Reserved { keys })
 }
 

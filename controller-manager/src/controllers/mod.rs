@@ -15,6 +15,7 @@ pub mod garbagecollector;
 pub mod namespace;
 pub mod replicaset;
 pub mod replication;
+pub mod resourcequota;
 pub mod rootcacertpublisher;
 pub mod serviceaccount;
 pub mod cronjob;
@@ -70,6 +71,7 @@ pub const CONTROLLERS: &[ControllerDescriptor] = &[
     persistentvolume::DESCRIPTOR,
     pvcprotection::DESCRIPTOR,
     pvprotection::DESCRIPTOR,
+    resourcequota::DESCRIPTOR,
 ];
 
 impl ControllerDescriptor {

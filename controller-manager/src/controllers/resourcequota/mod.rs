@@ -1,0 +1,260 @@
+//! The resource quota controller (upstream `pkg/controller/resourcequota`): keeps each
+//! ResourceQuota's `status.hard` equal to `spec.hard` and `status.used` equal to what the
+//! objects of its namespace (those its scopes select; only non-terminal pods for compute
+//! resources) cost, per `rkube_apimachinery::quota`. Admission charges usage up front; this
+//! controller gives it back when objects go away (deletes, pods that finish, failed
+//! creates), on every change of a counted object and on a full resync every 5 minutes.
+//!
+//! Kinds with an informer here (pods, services, configmaps, secrets, PVCs, replication
+//! controllers, resource quotas) are counted from the cache; any other `count/<resource>.<group>`
+//! is counted with a list through discovery on each sync.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, ReplicationController, ResourceQuota, ResourceQuotaStatus, Secret, Service};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
+use kube::api::{Api, DynamicObject, ListParams, PostParams};
+use kube::runtime::controller::Action;
+use kube::Resource;
+use serde::Serialize;
+use serde_json::Value;
+
+use rkube_apimachinery::quota::{self, ResourceList};
+
+use super::{ControllerDescriptor, Running};
+use crate::context::ControllerContext;
+use crate::errors::{Error, Result};
+use crate::informer::{Change, Informer};
+use crate::runtime::{self, Queue};
+
+/// Upstream's `--resource-quota-sync-period` default.
+pub const RESYNC: Duration = Duration::from_secs(300);
+
+/// Registration of the controller.
+pub const DESCRIPTOR: ControllerDescriptor = ControllerDescriptor {
+    name: "resourcequota-controller",
+    aliases: &["resourcequota"],
+    enabled_by_default: true,
+    start,
+};
+
+/// What the reconcile shares.
+pub struct Ctx {
+    client: kube::Client,
+    pods: Arc<Informer<Pod>>,
+    services: Arc<Informer<Service>>,
+    config_maps: Arc<Informer<ConfigMap>>,
+    secrets: Arc<Informer<Secret>>,
+    claims: Arc<Informer<PersistentVolumeClaim>>,
+    rcs: Arc<Informer<ReplicationController>>,
+    quotas: Arc<Informer<ResourceQuota>>,
+}
+
+/// Queues every quota of `ns`.
+fn enqueue_namespace(queue: &Queue<ResourceQuota>, quotas: &Informer<ResourceQuota>, ns: &str) {
+    for q in quotas.store().state() {
+        if q.metadata.namespace.as_deref() == Some(ns) {
+            queue.add_obj(&q);
+        }
+    }
+}
+
+/// Re-syncs the namespace's quotas whenever an object of `K` changes what it costs.
+fn watch_counted<K>(informer: &Informer<K>, queue: &Queue<ResourceQuota>, quotas: &Arc<Informer<ResourceQuota>>, plural: &'static str)
+where
+    K: Resource<DynamicType = ()> + Serialize + Clone + std::fmt::Debug + Send + Sync + 'static,
+{
+    let (q, quotas) = (queue.clone(), quotas.clone());
+    informer.add_handler(move |c| {
+        let obj = match c {
+            Change::Added(o) | Change::Deleted(o) => o,
+            Change::Updated { old, new } => {
+                let now = unix_now();
+                if cost(plural, old.as_ref(), now) == cost(plural, new.as_ref(), now) {
+                    return;
+                }
+                new
+            }
+        };
+        if let Some(ns) = obj.meta().namespace.as_deref() {
+            enqueue_namespace(&q, &quotas, ns);
+        }
+    });
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+fn cost<K: Serialize>(plural: &str, obj: &K, now: i64) -> ResourceList {
+    serde_json::to_value(obj).map(|v| quota::usage("", plural, &v, now)).unwrap_or_default()
+}
+
+fn start(ctx: &ControllerContext) -> Result<Running> {
+    let (queue, rx) = Queue::<ResourceQuota>::new("resourcequota_primary", &ctx.metrics);
+    let quotas = ctx.informers.informer::<ResourceQuota>();
+    let pods = ctx.informers.informer::<Pod>();
+    let services = ctx.informers.informer::<Service>();
+    let config_maps = ctx.informers.informer::<ConfigMap>();
+    let secrets = ctx.informers.informer::<Secret>();
+    let claims = ctx.informers.informer::<PersistentVolumeClaim>();
+    let rcs = ctx.informers.informer::<ReplicationController>();
+    let q = queue.clone();
+    quotas.add_handler(move |c| match c {
+        Change::Added(rq) => q.add_obj(rq),
+        Change::Updated { old, new } => {
+            let hard = new.spec.as_ref().and_then(|s| s.hard.as_ref());
+            let status_hard = new.status.as_ref().and_then(|s| s.hard.as_ref());
+            if old.spec != new.spec || hard != status_hard || new.status.as_ref().and_then(|s| s.used.as_ref()).is_none() {
+                q.add_obj(new);
+            }
+        }
+        Change::Deleted(_) => {}
+    });
+    watch_counted(&pods, &queue, &quotas, "pods");
+    watch_counted(&services, &queue, &quotas, "services");
+    watch_counted(&config_maps, &queue, &quotas, "configmaps");
+    watch_counted(&secrets, &queue, &quotas, "secrets");
+    watch_counted(&claims, &queue, &quotas, "persistentvolumeclaims");
+    watch_counted(&rcs, &queue, &quotas, "replicationcontrollers");
+    let store = quotas.store();
+    let shared = Arc::new(Ctx { client: ctx.client.clone(), pods, services, config_maps, secrets, claims, rcs, quotas });
+    Ok(Box::pin(runtime::run("resourcequota_primary", queue, rx, store, 5, shared, reconcile)))
+}
+
+fn values_of<K: Serialize + Resource>(informer: &Informer<K>, ns: &str) -> Vec<Value>
+where
+    K: Resource<DynamicType = ()> + Clone + std::fmt::Debug + Send + Sync + 'static,
+{
+    informer
+        .store()
+        .state()
+        .iter()
+        .filter(|o| o.meta().namespace.as_deref() == Some(ns))
+        .filter_map(|o| serde_json::to_value(o.as_ref()).ok())
+        .collect()
+}
+
+/// The (group, plural) a quota resource name counts, for `count/<plural>[.<group>]` names.
+pub fn counted_kind(name: &str) -> Option<(String, String)> {
+    let rest = name.strip_prefix("count/")?;
+    Some(match rest.split_once('.') {
+        Some((plural, group)) => (group.to_string(), plural.to_string()),
+        None => (String::new(), rest.to_string()),
+    })
+}
+
+/// Upstream's `CalculateUsage`: the usage of every hard resource over `objects` (each listed
+/// as (group, plural, objects)), zero where nothing counts.
+pub fn calculate_usage(quota_obj: &Value, hard: &ResourceList, objects: &[(String, String, Vec<Value>)], now: i64) -> ResourceList {
+    let mut used = ResourceList::new();
+    for (group, plural, items) in objects {
+        let matching = quota::matching_resources(group, plural, hard.keys());
+        if matching.is_empty() {
+            continue;
+        }
+        for r in &matching {
+            used.entry(r.clone()).or_default();
+        }
+        for item in items {
+            if quota::matches_scopes(quota_obj, group, plural, item, now) {
+                used = quota::add(&used, &quota::mask(&quota::usage(group, plural, item, now), &matching));
+            }
+        }
+    }
+    used
+}
+
+/// Lists one kind in `ns` through discovery (for generic object counts).
+async fn list_dynamic(client: &kube::Client, group: &str, plural: &str, ns: &str) -> Result<Vec<Value>> {
+    let Ok(api_group) = kube::discovery::group(client, group).await else { return Ok(vec![]) };
+    let Some((ar, caps)) = api_group.recommended_resources().into_iter().find(|(ar, _)| ar.plural == plural) else { return Ok(vec![]) };
+    if caps.scope != kube::discovery::Scope::Namespaced {
+        return Ok(vec![]);
+    }
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+    let list = api.list_metadata(&ListParams::default()).await.map_err(Error::from)?;
+    Ok(list.items.iter().filter_map(|o| serde_json::to_value(o).ok()).collect())
+}
+
+/// Recomputes one quota's status.
+pub async fn reconcile(rq: Arc<ResourceQuota>, ctx: Arc<Ctx>) -> Result<Action> {
+    let ns = rq.metadata.namespace.clone().unwrap_or_default();
+    let name = rq.metadata.name.clone().unwrap_or_default();
+    let now = unix_now();
+    let quota_obj = serde_json::to_value(rq.as_ref()).map_err(|e| Error::Invalid(e.to_string()))?;
+    let hard = quota::resource_list(quota_obj.pointer("/spec/hard"));
+    let mut objects = vec![
+        (String::new(), "pods".to_string(), values_of(&ctx.pods, &ns)),
+        (String::new(), "services".to_string(), values_of(&ctx.services, &ns)),
+        (String::new(), "configmaps".to_string(), values_of(&ctx.config_maps, &ns)),
+        (String::new(), "secrets".to_string(), values_of(&ctx.secrets, &ns)),
+        (String::new(), "persistentvolumeclaims".to_string(), values_of(&ctx.claims, &ns)),
+        (String::new(), "replicationcontrollers".to_string(), values_of(&ctx.rcs, &ns)),
+        (String::new(), "resourcequotas".to_string(), values_of(&ctx.quotas, &ns)),
+    ];
+    let known: BTreeSet<(String, String)> = objects.iter().map(|(g, p, _)| (g.clone(), p.clone())).collect();
+    for r in hard.keys() {
+        let Some((group, plural)) = counted_kind(r) else { continue };
+        if known.contains(&(group.clone(), plural.clone())) || objects.iter().any(|(g, p, _)| *g == group && *p == plural) {
+            continue;
+        }
+        let items = list_dynamic(&ctx.client, &group, &plural, &ns).await?;
+        objects.push((group, plural, items));
+    }
+    // Keep what the status already says for names nothing here counts (as upstream), then
+    // overwrite with the fresh usage, limited to the hard names.
+    let mut used = quota::resource_list(quota_obj.pointer("/status/used"));
+    used.extend(calculate_usage(&quota_obj, &hard, &objects, now));
+    let names: BTreeSet<String> = hard.keys().cloned().collect();
+    let used = quota::mask(&used, &names);
+    let to_k8s = |l: &ResourceList| l.iter().map(|(k, v)| (k.clone(), K8sQuantity(v.to_string()))).collect::<std::collections::BTreeMap<_, _>>();
+    let status = ResourceQuotaStatus { hard: Some(to_k8s(&hard)), used: Some(to_k8s(&used)) };
+    let current = rq.status.clone().unwrap_or_default();
+    let same = |a: &Option<std::collections::BTreeMap<String, K8sQuantity>>, b: &ResourceList| {
+        quota::resource_list(serde_json::to_value(a).ok().as_ref()) == *b && a.as_ref().map(|m| m.len()) == Some(b.len())
+    };
+    if !(same(&current.hard, &hard) && same(&current.used, &used)) {
+        let mut updated = (*rq).clone();
+        updated.status = Some(status);
+        let api: Api<ResourceQuota> = Api::namespaced(ctx.client.clone(), &ns);
+        if let Err(e) = api.replace_status(&name, &PostParams::default(), &updated).await {
+            let e = Error::from(e);
+            if !e.is_not_found() {
+                return Err(e);
+            }
+        }
+    }
+    Ok(Action::requeue(RESYNC))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn count_names() {
+        assert_eq!(counted_kind("count/deployments.apps"), Some(("apps".into(), "deployments".into())));
+        assert_eq!(counted_kind("count/pods"), Some((String::new(), "pods".into())));
+        assert_eq!(counted_kind("pods"), None);
+    }
+
+    #[test]
+    fn usage_counts_live_pods_and_zeroes_the_rest() {
+        let hard: ResourceList = [("pods", "2"), ("count/pods", "5"), ("configmaps", "3"), ("requests.cpu", "1")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.parse().unwrap()))
+            .collect();
+        let q = json!({"spec": {}});
+        let pods = vec![
+            json!({"spec": {"containers": [{"name": "a", "resources": {"requests": {"cpu": "100m"}}}]}}),
+            json!({"spec": {"containers": [{"name": "a"}]}, "status": {"phase": "Succeeded"}}),
+        ];
+        let objects = vec![(String::new(), "pods".to_string(), pods), (String::new(), "configmaps".to_string(), vec![])];
+        let used = calculate_usage(&q, &hard, &objects, 0);
+        assert_eq!(quota::pretty_print(&used), "configmaps=0,count/pods=2,pods=1,requests.cpu=100m");
+    }
+}

@@ -72,15 +72,19 @@ fn container_names(pod: &Value, path: &str) -> Vec<String> {
 pub fn container(call: &Call, pod: &Value, sub: &str) -> ApiResult<String> {
     let apps = container_names(pod, "/spec/containers");
     let inits = container_names(pod, "/spec/initContainers");
+    let ephemeral = container_names(pod, "/spec/ephemeralContainers");
     let name = call.name();
     match call.query.get("container").filter(|c| !c.is_empty()) {
-        Some(c) if apps.contains(c) || inits.contains(c) => Ok(c.clone()),
+        Some(c) if apps.contains(c) || inits.contains(c) || ephemeral.contains(c) => Ok(c.clone()),
         Some(c) => Err(ApiError::bad_request(format!("container {c} is not valid for pod {name}"))),
         None if apps.len() == 1 => Ok(apps[0].clone()),
         None => {
             let mut msg = format!("a container name must be specified for pod {name}, choose one of: [{}]", apps.join(" "));
             if !inits.is_empty() && sub == "log" {
                 msg.push_str(&format!(" or one of the init containers: [{}]", inits.join(" ")));
+            }
+            if !ephemeral.is_empty() && sub == "log" {
+                msg.push_str(&format!(" or one of the ephemeral containers: [{}]", ephemeral.join(" ")));
             }
             Err(ApiError::bad_request(msg))
         }

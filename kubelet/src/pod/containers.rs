@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{Container, Pod};
 
 use super::env::{self, EnvInputs};
 use crate::events::Kind;
-use super::observed::{Instance, Sandbox};
+use super::observed::{Instance, Observed, RunState, Sandbox};
 use super::plan::Start;
 use super::probe::{self, Outcome};
 use super::volumes::VolumeData;
@@ -136,9 +136,36 @@ fn spec_container(pod: &Pod, start: &Start) -> Option<Container> {
     list.into_iter().find(|c| c.name == start.name)
 }
 
+/// Ephemeral container `name` of `pod` as a container, and its target container's name.
+pub fn ephemeral_container(pod: &Pod, name: &str) -> Option<(Container, Option<String>)> {
+    let ec = pod.spec.as_ref()?.ephemeral_containers.as_ref()?.iter().find(|c| c.name == name)?;
+    let mut v = serde_json::to_value(ec).ok()?;
+    let target = v.as_object_mut()?.remove("targetContainerName").and_then(|t| t.as_str().map(str::to_string)).filter(|t| !t.is_empty());
+    Some((serde_json::from_value(v).ok()?, target))
+}
+
+/// Starts ephemeral container `name` once; with a target container it joins the target's
+/// process namespace (CRI namespace mode TARGET), as upstream.
+pub async fn start_ephemeral(w: &Worker, sandbox: &Sandbox, name: &str, obs: &Observed, pre: &Prefetched) -> Result<(), StartError> {
+    let (c, target) = ephemeral_container(&w.pod, name).ok_or_else(|| ("CreateContainerConfigError".to_string(), "no such container".to_string()))?;
+    let target_id = match target {
+        Some(t) => match obs.latest(&t).filter(|i| i.state == RunState::Running && i.sandbox_id == sandbox.id) {
+            Some(i) => Some(i.id.clone()),
+            None => return Err(("CreateContainerError".into(), format!("container {t} is not running in pod (target of ephemeral container {name})"))),
+        },
+        None => None,
+    };
+    let start = Start { name: name.to_string(), init: false, attempt: 0, previous_finished: None };
+    start_container(w, sandbox, c, &start, pre, target_id).await
+}
+
 /// Starts the container `start` in `sandbox` (volumes are prepared by the caller).
 pub async fn start(w: &Worker, sandbox: &Sandbox, start: &Start, pre: &Prefetched) -> Result<(), StartError> {
     let c = spec_container(&w.pod, start).ok_or_else(|| ("CreateContainerConfigError".to_string(), "no such container".to_string()))?;
+    start_container(w, sandbox, c, start, pre, None).await
+}
+
+async fn start_container(w: &Worker, sandbox: &Sandbox, c: Container, start: &Start, pre: &Prefetched, target_id: Option<String>) -> Result<(), StartError> {
     let pull_failed_before = w.waiting.get(&c.name).is_some_and(|(r, _)| r == "ErrImagePull" || r == "ImagePullBackOff");
     let image_ref = match ensure_image(w, &c).await {
         Err((reason, _)) if reason == "ErrImagePull" && pull_failed_before => {
@@ -152,7 +179,7 @@ pub async fn start(w: &Worker, sandbox: &Sandbox, start: &Start, pre: &Prefetche
         inputs.pod_ips = vec![sandbox.ip.clone()];
     }
     let envs = env::build(&w.pod, &c, &inputs).map_err(|e| ("CreateContainerConfigError".to_string(), e.to_string()))?;
-    let cfg = container_config(w, &c, start, envs, image_ref).map_err(|e| ("CreateContainerConfigError".to_string(), e))?;
+    let cfg = container_config(w, &c, start, envs, image_ref, target_id).map_err(|e| ("CreateContainerConfigError".to_string(), e))?;
     let rt = w.ctx.runtime.clone();
     let id = rt
         .create_container(&sandbox.id, cfg, w.sandbox_config(sandbox.attempt))
@@ -167,7 +194,14 @@ pub async fn start(w: &Worker, sandbox: &Sandbox, start: &Start, pre: &Prefetche
     Ok(())
 }
 
-fn container_config(w: &Worker, c: &Container, start: &Start, envs: Vec<(String, String)>, image_ref: String) -> Result<crate::cri::api::ContainerConfig, String> {
+fn container_config(
+    w: &Worker,
+    c: &Container,
+    start: &Start,
+    envs: Vec<(String, String)>,
+    image_ref: String,
+    target_id: Option<String>,
+) -> Result<crate::cri::api::ContainerConfig, String> {
     let host_network = w.pod.spec.as_ref().and_then(|s| s.host_network) == Some(true);
     let term_dir = w.pod_dir.join("containers").join(&c.name);
     let _ = std::fs::create_dir_all(&term_dir);
@@ -194,6 +228,7 @@ fn container_config(w: &Worker, c: &Container, start: &Start, envs: Vec<(String,
         termination_log: Some(term),
         image_ref,
         read_only_volumes: read_only,
+        target_id,
     };
     cri_config::container_config(&w.pod, c, &inputs, &node_settings(&w.ctx, &w.pod)).map_err(|e| e.to_string())
 }

@@ -136,7 +136,13 @@ const MASKED_PATHS: &[&str] = &[
 /// Paths read-only by default in unprivileged containers.
 const READONLY_PATHS: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
-fn security_context(pod: &Pod, c: &Container) -> api::LinuxContainerSecurityContext {
+fn security_context(pod: &Pod, c: &Container, target_id: Option<&str>) -> api::LinuxContainerSecurityContext {
+    let mut ns = namespace_options(pod);
+    // As upstream: a target only matters when containers do not share the pod's namespace.
+    if let Some(id) = target_id.filter(|_| ns.pid == api::NamespaceMode::Container as i32) {
+        ns.pid = api::NamespaceMode::Target as i32;
+        ns.target_id = id.to_string();
+    }
     let psc = pod.spec.as_ref().and_then(|s| s.security_context.clone()).unwrap_or_default();
     let sc = c.security_context.clone().unwrap_or_default();
     let privileged = sc.privileged == Some(true);
@@ -148,7 +154,7 @@ fn security_context(pod: &Pod, c: &Container) -> api::LinuxContainerSecurityCont
             ..Default::default()
         }),
         privileged,
-        namespace_options: Some(namespace_options(pod)),
+        namespace_options: Some(ns),
         run_as_user: sc.run_as_user.or(psc.run_as_user).map(|value| api::Int64Value { value }),
         run_as_group: sc.run_as_group.or(psc.run_as_group).map(|value| api::Int64Value { value }),
         readonly_rootfs: sc.read_only_root_filesystem == Some(true),
@@ -177,6 +183,9 @@ pub struct ContainerInputs {
     pub image_ref: String,
     /// Data volume names (mounted read-only).
     pub read_only_volumes: Vec<String>,
+    /// An ephemeral container's target: the runtime id of the container whose process
+    /// namespace it joins.
+    pub target_id: Option<String>,
 }
 
 /// Errors building a container config.
@@ -254,7 +263,7 @@ pub fn container_config(pod: &Pod, c: &Container, inputs: &ContainerInputs, node
         tty: c.tty == Some(true),
         linux: Some(api::LinuxContainerConfig {
             resources: Some(resources::container_resources(c.resources.as_ref(), qos, node.node_memory)),
-            security_context: Some(security_context(pod, c)),
+            security_context: Some(security_context(pod, c, inputs.target_id.as_deref())),
         }),
         ..Default::default()
     })
@@ -341,6 +350,18 @@ mod tests {
         let bad = pod(json!({"containers": [{"name": "c", "image": "x", "volumeMounts": [{"name": "nope", "mountPath": "/x"}]}]}));
         let c = &bad.spec.as_ref().unwrap().containers[0];
         assert!(container_config(&bad, c, &ContainerInputs::default(), &node()).is_err());
+    }
+
+    #[test]
+    fn ephemeral_target_shares_the_process_namespace() {
+        let p = pod(json!({"containers": [{"name": "c", "image": "busybox"}]}));
+        let c = &p.spec.as_ref().unwrap().containers[0];
+        let inputs = ContainerInputs { target_id: Some("abc".into()), ..Default::default() };
+        let ns = container_config(&p, c, &inputs, &node()).unwrap().linux.unwrap().security_context.unwrap().namespace_options.unwrap();
+        assert_eq!((ns.pid, ns.target_id.as_str()), (api::NamespaceMode::Target as i32, "abc"));
+        let shared = pod(json!({"shareProcessNamespace": true, "containers": [{"name": "c", "image": "busybox"}]}));
+        let ns = container_config(&shared, c, &inputs, &node()).unwrap().linux.unwrap().security_context.unwrap().namespace_options.unwrap();
+        assert_eq!((ns.pid, ns.target_id.as_str()), (api::NamespaceMode::Pod as i32, ""));
     }
 
     #[test]

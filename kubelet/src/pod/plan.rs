@@ -34,6 +34,8 @@ pub struct Plan {
     pub kill: Vec<(String, String)>,
     /// Every container has finished for good (restartPolicy allows no more runs).
     pub terminal: bool,
+    /// Ephemeral containers to start (never started before; they are never restarted).
+    pub ephemeral: Vec<String>,
 }
 
 /// The pod's restart policy (Always by default).
@@ -149,6 +151,13 @@ fn app_starts(pod: &Pod, obs: &Observed, unhealthy: &HashSet<String>) -> (Vec<St
     (starts, kills)
 }
 
+/// Ephemeral containers that never ran: each runs once, in a ready sandbox, even before the
+/// init containers are done (as upstream).
+fn ephemeral_starts(pod: &Pod, obs: &Observed) -> Vec<String> {
+    let list = pod.spec.as_ref().and_then(|s| s.ephemeral_containers.as_ref());
+    list.into_iter().flatten().filter(|c| obs.latest(&c.name).is_none()).map(|c| c.name.clone()).collect()
+}
+
 /// The plan for one sync of `pod`; `unhealthy` holds ids of containers whose liveness or
 /// startup probe failed.
 pub fn plan(pod: &Pod, obs: &Observed, unhealthy: &HashSet<String>) -> Plan {
@@ -158,12 +167,14 @@ pub fn plan(pod: &Pod, obs: &Observed, unhealthy: &HashSet<String>) -> Plan {
     if init_failed_for_good(pod, obs) {
         return Plan { kill_pod: true, terminal: true, ..Default::default() };
     }
+    let ephemeral = ephemeral_starts(pod, obs);
     if let Err(step) = init_step(pod, obs) {
-        return Plan { start: step.into_iter().collect(), ..Default::default() };
+        return Plan { start: step.into_iter().collect(), ephemeral, ..Default::default() };
     }
     let (start, kill) = app_starts(pod, obs, unhealthy);
     let terminal = start.is_empty() && kill.is_empty() && all_done_without_restart(pod, obs);
-    Plan { kill_pod: terminal, start, kill, terminal, ..Default::default() }
+    let ephemeral = if terminal { vec![] } else { ephemeral };
+    Plan { kill_pod: terminal, start, kill, terminal, ephemeral, ..Default::default() }
 }
 
 #[cfg(test)]
@@ -249,6 +260,22 @@ mod tests {
         assert_eq!(plan(&on_failure, &exited_bad, &HashSet::new()).start.len(), 1);
         let never = pod("Never", &[], &["a"]);
         assert!(plan(&never, &exited_bad, &HashSet::new()).terminal);
+    }
+
+    #[test]
+    fn ephemeral_containers_start_once() {
+        let mut p = pod("Always", &[], &["a"]);
+        p.spec.as_mut().unwrap().ephemeral_containers =
+            Some(vec![serde_json::from_value(json!({"name": "debugger", "image": "busybox", "targetContainerName": "a"})).unwrap()]);
+        let running = obs(vec![inst("a", 0, RunState::Running, 0, 10)]);
+        let pl = plan(&p, &running, &HashSet::new());
+        assert_eq!(pl.ephemeral, vec!["debugger"]);
+        assert!(pl.start.is_empty());
+        let exited = obs(vec![inst("a", 0, RunState::Running, 0, 10), inst("debugger", 0, RunState::Exited, 0, 20)]);
+        let pl = plan(&p, &exited, &HashSet::new());
+        assert!(pl.ephemeral.is_empty() && pl.start.is_empty() && !pl.terminal);
+        // Never in a sandbox being created.
+        assert!(plan(&p, &Observed::default(), &HashSet::new()).ephemeral.is_empty());
     }
 
     #[test]

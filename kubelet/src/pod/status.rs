@@ -198,6 +198,24 @@ fn conditions(inp: &StatusInputs, phase: &str, init: &[Value], apps: &[Value]) -
     ]
 }
 
+/// Ephemeral containers' statuses: like app containers', never ready, and they count for
+/// neither phase nor conditions.
+fn ephemeral_statuses(inp: &StatusInputs, default_waiting: &'static str) -> Vec<Value> {
+    let list = inp.pod.spec.as_ref().and_then(|s| s.ephemeral_containers.clone()).unwrap_or_default();
+    list.iter()
+        .filter_map(|ec| serde_json::to_value(ec).ok())
+        .filter_map(|mut v| {
+            v.as_object_mut()?.remove("targetContainerName");
+            serde_json::from_value::<Container>(v).ok()
+        })
+        .map(|c| {
+            let mut s = container_status(inp, &One { c: &c, init: false, default_waiting });
+            s["ready"] = json!(false);
+            s
+        })
+        .collect()
+}
+
 /// The pod's full status.
 pub fn pod_status(inp: &StatusInputs) -> Value {
     let spec = inp.pod.spec.clone().unwrap_or_default();
@@ -225,6 +243,10 @@ pub fn pod_status(inp: &StatusInputs) -> Value {
     });
     if !inits.is_empty() {
         st["initContainerStatuses"] = json!(inits);
+    }
+    let ephemeral = ephemeral_statuses(inp, default_waiting);
+    if !ephemeral.is_empty() {
+        st["ephemeralContainerStatuses"] = json!(ephemeral);
     }
     if !pod_ip.is_empty() {
         st["podIP"] = json!(pod_ip);
@@ -308,6 +330,21 @@ mod tests {
         assert_eq!(cs["lastState"]["terminated"]["reason"], "Error");
         assert_eq!(cs["restartCount"], 1);
         assert_eq!(st["phase"], "Running");
+    }
+
+    #[test]
+    fn ephemeral_container_statuses() {
+        let p = pod(json!({"containers": [{"name": "a", "image": "b"}],
+            "ephemeralContainers": [{"name": "dbg", "image": "busybox", "targetContainerName": "a"}]}));
+        let o = observed(vec![inst("a", 0, RunState::Running, 0, 10), inst("dbg", 0, RunState::Exited, 0, 20)]);
+        let st = status(&p, &o, &HashMap::new(), None);
+        let e = &st["ephemeralContainerStatuses"][0];
+        assert_eq!(e["name"], "dbg");
+        assert_eq!(e["state"]["terminated"]["reason"], "Completed");
+        assert_eq!(e["ready"], false);
+        assert_eq!(st["phase"], "Running");
+        let st = status(&p, &observed(vec![inst("a", 0, RunState::Running, 0, 10)]), &HashMap::new(), None);
+        assert_eq!(st["ephemeralContainerStatuses"][0]["state"]["waiting"]["reason"], "ContainerCreating");
     }
 
     #[test]

@@ -223,10 +223,10 @@ impl Worker {
         }
         let Some(sandbox) = sandbox else { return acted };
         let starts: Vec<Start> = plan.start.iter().filter(|s| !self.blocked_by_wake(s, wake)).cloned().collect();
-        if starts.is_empty() {
+        if starts.is_empty() && plan.ephemeral.is_empty() {
             return acted;
         }
-        self.start_all(&sandbox, &starts, prefetched, wake).await;
+        self.start_all(&sandbox, &starts, &plan.ephemeral, obs, prefetched, wake).await;
         true
     }
 
@@ -241,16 +241,25 @@ impl Worker {
         }
     }
 
-    /// Starts containers: an init container alone, else the app containers in order.
-    async fn start_all(&mut self, sandbox: &observed::Sandbox, starts: &[Start], prefetched: Option<containers::Prefetched>, wake: &mut Duration) {
-        let starts = if starts[0].init { &starts[..1] } else { starts };
+    /// Starts containers: an init container alone, else the app containers in order; then
+    /// the ephemeral containers that never ran.
+    async fn start_all(
+        &mut self,
+        sandbox: &observed::Sandbox,
+        starts: &[Start],
+        ephemeral: &[String],
+        obs: &Observed,
+        prefetched: Option<containers::Prefetched>,
+        wake: &mut Duration,
+    ) {
+        let starts = if starts.first().is_some_and(|s| s.init) { &starts[..1] } else { starts };
         let pre = match prefetched {
             Some(p) => p,
             None => match containers::prefetch(self).await {
                 Ok(p) => p,
                 Err((reason, message)) => {
-                    for s in starts {
-                        self.waiting.insert(s.name.clone(), (reason.clone(), message.clone()));
+                    for name in starts.iter().map(|s| &s.name).chain(ephemeral) {
+                        self.waiting.insert(name.clone(), (reason.clone(), message.clone()));
                     }
                     *wake = (*wake).min(Duration::from_secs(2));
                     return;
@@ -274,6 +283,11 @@ impl Worker {
         for start in starts {
             let result = containers::start(self, sandbox, start, &pre).await;
             self.record_start(start, result, wake);
+        }
+        for name in ephemeral {
+            let start = Start { name: name.clone(), init: false, attempt: 0, previous_finished: None };
+            let result = containers::start_ephemeral(self, sandbox, name, obs, &pre).await;
+            self.record_start(&start, result, wake);
         }
     }
 

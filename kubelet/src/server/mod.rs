@@ -226,21 +226,32 @@ async fn exec_uid(State(s): State<Server>, Path((ns, pod, _uid, container)): Pat
 
 async fn attach_inner(s: Server, ns: String, pod: String, container: String, req: Request) -> Response {
     let q = parse_query(req.uri().query());
-    let (node, _, st) = match s.container(&ns, &pod, &container, false).await {
+    let (node, p, st) = match s.container(&ns, &pod, &container, false).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     let tty = flag(&q, "tty");
+    // A TTY container has one output stream: the runtime never serves (nor ends) a stderr
+    // stream for it, so asking for one would keep the session open after the container exits.
+    let container_tty = container_has_tty(&p, &container);
     let r = api::AttachRequest {
         container_id: st.id,
         stdin: flag(&q, "stdin") || flag(&q, "input"),
         tty,
         stdout: flag(&q, "stdout") || flag(&q, "output"),
-        stderr: (flag(&q, "stderr") || flag(&q, "error")) && !tty,
+        stderr: (flag(&q, "stderr") || flag(&q, "error")) && !tty && !container_tty,
     };
     let streams = translate::Streams { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, tty };
     let url = node.runtime.attach(r).await;
     forward_streams(req, url, streams).await
+}
+
+/// Whether the spec of `container` (app, init or ephemeral) asks for a TTY.
+fn container_has_tty(pod: &Pod, container: &str) -> bool {
+    let Some(spec) = pod.spec.as_ref() else { return false };
+    let plain = spec.containers.iter().chain(spec.init_containers.iter().flatten()).find(|c| c.name == container).map(|c| c.tty == Some(true));
+    let ephemeral = || spec.ephemeral_containers.iter().flatten().find(|c| c.name == container).map(|c| c.tty == Some(true));
+    plain.or_else(ephemeral).unwrap_or(false)
 }
 
 async fn attach(State(s): State<Server>, Path((ns, pod, container)): Path<(String, String, String)>, req: Request) -> Response {

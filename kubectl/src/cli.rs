@@ -166,6 +166,8 @@ pub enum Command {
     Exec(cmd::exec::Args),
     /// Attach to a running container.
     Attach(cmd::exec::AttachArgs),
+    /// Create debugging sessions for troubleshooting workloads and nodes.
+    Debug(cmd::debug::Args),
     /// Modify kubeconfig files.
     Config(cmd::config::Args),
     /// Mark node as unschedulable.

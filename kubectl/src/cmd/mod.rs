@@ -10,6 +10,7 @@ pub mod completion;
 pub mod config;
 pub mod cp;
 pub mod create;
+pub mod debug;
 pub mod delete;
 pub mod describe;
 pub mod diff;
@@ -90,6 +91,7 @@ pub async fn dispatch(f: &Factory, command: Command, streams: &mut Streams) -> R
         Command::Logs(a) => logs::run(f, a, streams).await,
         Command::Exec(a) => exec::run(f, a, streams).await,
         Command::Attach(a) => exec::attach(f, a, streams).await,
+        Command::Debug(a) => debug::run(f, a, streams).await,
         Command::Config(a) => config::run(f, a, streams).await,
         Command::Cordon(a) => node::cordon(f, a, true, streams).await,
         Command::Uncordon(a) => node::cordon(f, a, false, streams).await,

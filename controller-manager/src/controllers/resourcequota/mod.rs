@@ -2,8 +2,8 @@
 //! ResourceQuota's `status.hard` equal to `spec.hard` and `status.used` equal to what the
 //! objects of its namespace (those its scopes select; only non-terminal pods for compute
 //! resources) cost, per `rkube_apimachinery::quota`. Admission charges usage up front; this
-//! controller gives it back when objects go away (deletes, pods that finish, failed
-//! creates), on every change of a counted object and on a full resync every 5 minutes.
+//! controller gives it back when objects go away (deletes, pods that finish) at once, and
+//! corrects everything else (failed creates) on its full resync every 5 minutes.
 //!
 //! Kinds with an informer here (pods, services, configmaps, secrets, PVCs, replication
 //! controllers, resource quotas) are counted from the cache; any other `count/<resource>.<group>`
@@ -61,7 +61,10 @@ fn enqueue_namespace(queue: &Queue<ResourceQuota>, quotas: &Informer<ResourceQuo
     }
 }
 
-/// Re-syncs the namespace's quotas whenever an object of `K` changes what it costs.
+/// Re-syncs the namespace's quotas when an object of `K` is deleted or an update changes what
+/// it costs (a pod finishing, a Service changing type, a claim resized), as upstream's quota
+/// monitor. Adds are not watched: admission has already charged them, and a recount from a
+/// cache that has not seen the newest objects yet would undo charges of in-flight creates.
 fn watch_counted<K>(informer: &Informer<K>, queue: &Queue<ResourceQuota>, quotas: &Arc<Informer<ResourceQuota>>, plural: &'static str)
 where
     K: Resource<DynamicType = ()> + Serialize + Clone + std::fmt::Debug + Send + Sync + 'static,
@@ -69,7 +72,8 @@ where
     let (q, quotas) = (queue.clone(), quotas.clone());
     informer.add_handler(move |c| {
         let obj = match c {
-            Change::Added(o) | Change::Deleted(o) => o,
+            Change::Added(_) => return,
+            Change::Deleted(o) => o,
             Change::Updated { old, new } => {
                 let now = unix_now();
                 if cost(plural, old.as_ref(), now) == cost(plural, new.as_ref(), now) {

@@ -1,0 +1,144 @@
+//! ResourceQuota and LimitRanger, driven with the real kubectl 1.33: the apiserver's
+//! admission refuses creates over a quota (and charges the quota so concurrent creates cannot
+//! both take the last unit), the controller-manager's resourcequota controller fills
+//! `status.hard`/`status.used` and gives usage back after deletes, and LimitRanger defaults
+//! container resources and refuses pods over a range's max. No kubelet runs.
+
+use std::time::Duration;
+
+use rkube_integration_tests::{wait_until, Apiserver, KUBECTL_133};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn used(s: &Apiserver, ns: &str, quota: &str, resource: &str) -> String {
+    let q = s.get_json(&["-n", ns, "get", "resourcequota", quota]);
+    q["status"]["used"][resource].as_str().unwrap_or("").to_string()
+}
+
+fn run_pod(s: &Apiserver, ns: &str, name: &str) -> std::process::Output {
+    s.kubectl_with(KUBECTL_133, &["-n", ns, "run", name, "--image=nginx", "--restart=Never"], None)
+}
+
+fn apply(s: &Apiserver, yaml: &str) -> std::process::Output {
+    s.kubectl_with(KUBECTL_133, &["apply", "-f", "-"], Some(yaml))
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn quota_counts_refuses_and_gives_back() {
+    let s = Apiserver::start();
+    let cm = s.start_controller_manager("kube-controller-manager", &["--controllers=resourcequota"]);
+    s.kubectl(&["create", "namespace", "quota"]);
+    s.kubectl(&["-n", "quota", "create", "quota", "q", "--hard=pods=2,configmaps=3"]);
+    wait_until(LIMIT, "the controller's first status of q", || used(&s, "quota", "q", "pods") == "0");
+    let q = s.get_json(&["-n", "quota", "get", "resourcequota", "q"]);
+    assert_eq!(q["status"]["hard"], serde_json::json!({"configmaps": "3", "pods": "2"}));
+
+    for name in ["p1", "p2"] {
+        let o = run_pod(&s, "quota", name);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+    }
+    assert_eq!(used(&s, "quota", "q", "pods"), "2", "admission charges the quota at once");
+    let o = run_pod(&s, "quota", "p3");
+    assert!(!o.status.success());
+    assert_eq!(
+        stderr(&o).trim(),
+        r#"Error from server (Forbidden): pods "p3" is forbidden: exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2"#
+    );
+    s.kubectl(&["-n", "quota", "create", "configmap", "c1", "--from-literal=a=b"]);
+
+    let described = s.kubectl(&["-n", "quota", "describe", "quota", "q"]);
+    assert_eq!(described, "Name:       q\nNamespace:  quota\nResource    Used  Hard\n--------    ----  ----\nconfigmaps  1     3\npods        2     2\n");
+    let table = s.kubectl(&["-n", "quota", "get", "quota"]);
+    assert!(table.contains("configmaps: 1/3, pods: 2/2"), "{table}");
+
+    // Deleting a pod gives its unit back; the next create fits again.
+    s.kubectl(&["-n", "quota", "delete", "pod", "p1", "--grace-period=0", "--force"]);
+    wait_until(LIMIT, "pods usage back to 1", || used(&s, "quota", "q", "pods") == "1");
+    let o = run_pod(&s, "quota", "p3");
+    assert!(o.status.success(), "p3 after the delete: {}", stderr(&o));
+
+    // `kubectl describe namespace` lists the quota with its usage.
+    let ns = s.kubectl(&["describe", "namespace", "quota"]);
+    assert!(ns.contains("Resource Quotas\n  Name:       q\n  Resource    Used  Hard\n  --------    ---   ---\n  configmaps  1     3\n  pods        2     2\n"), "{ns}");
+
+    // Compute quotas require every container to state what they limit.
+    s.kubectl(&["create", "namespace", "compute"]);
+    s.kubectl(&["-n", "compute", "create", "quota", "cq", "--hard=requests.cpu=1,limits.memory=1Gi"]);
+    wait_until(LIMIT, "cq's status", || used(&s, "compute", "cq", "requests.cpu") == "0");
+    let o = run_pod(&s, "compute", "bare");
+    assert_eq!(
+        stderr(&o).trim(),
+        r#"Error from server (Forbidden): pods "bare" is forbidden: failed quota: cq: must specify limits.memory for: bare; requests.cpu for: bare"#
+    );
+    let pod = |name: &str, cpu: &str| {
+        format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: compute\nspec:\n  containers:\n  - name: c\n    image: nginx\n    resources:\n      requests: {{cpu: {cpu}}}\n      limits: {{memory: 256Mi}}\n")
+    };
+    let o = apply(&s, &pod("small", "600m"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = apply(&s, &pod("large", "500m"));
+    assert!(
+        stderr(&o).contains(r#"pods "large" is forbidden: exceeded quota: cq, requested: requests.cpu=500m, used: requests.cpu=600m, limited: requests.cpu=1"#),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(used(&s, "compute", "cq", "limits.memory"), "256Mi");
+    drop(cm);
+}
+
+#[test]
+fn concurrent_creates_cannot_overrun_a_quota() {
+    let s = Apiserver::start();
+    let _cm = s.start_controller_manager("kube-controller-manager", &["--controllers=resourcequota"]);
+    s.kubectl(&["create", "namespace", "race"]);
+    s.kubectl(&["-n", "race", "create", "quota", "q", "--hard=configmaps=3"]);
+    wait_until(LIMIT, "q's status", || used(&s, "race", "q", "configmaps") == "0");
+    let results: Vec<bool> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let s = &s;
+                scope.spawn(move || {
+                    let name = format!("c{i}");
+                    s.kubectl_with(KUBECTL_133, &["-n", "race", "create", "configmap", &name], None).status.success()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("thread")).collect()
+    });
+    assert_eq!(results.iter().filter(|ok| **ok).count(), 3, "{results:?}");
+    let listed = s.get_json(&["-n", "race", "get", "configmaps"]);
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(3));
+}
+
+#[test]
+fn limit_ranges_default_and_refuse() {
+    let s = Apiserver::start();
+    s.kubectl(&["create", "namespace", "limits"]);
+    let range = "apiVersion: v1\nkind: LimitRange\nmetadata:\n  name: lr\n  namespace: limits\nspec:\n  limits:\n  - type: Container\n    default: {cpu: 500m, memory: 128Mi}\n    defaultRequest: {cpu: 100m, memory: 64Mi}\n    max: {cpu: \"1\"}\n  - type: PersistentVolumeClaim\n    max: {storage: 2Gi}\n";
+    let o = apply(&s, range);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_pod(&s, "limits", "d");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pod = s.get_json(&["-n", "limits", "get", "pod", "d"]);
+    assert_eq!(
+        pod["spec"]["containers"][0]["resources"],
+        serde_json::json!({"limits": {"cpu": "500m", "memory": "128Mi"}, "requests": {"cpu": "100m", "memory": "64Mi"}})
+    );
+    assert_eq!(pod["metadata"]["annotations"]["kubernetes.io/limit-ranger"], "LimitRanger plugin set: cpu, memory request for container d; cpu, memory limit for container d");
+    assert_eq!(pod["status"]["qosClass"], "Burstable");
+
+    let big = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: big\n  namespace: limits\nspec:\n  containers:\n  - name: c\n    image: nginx\n    resources:\n      limits: {cpu: \"2\"}\n";
+    let o = apply(&s, big);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains(r#"pods "big" is forbidden: maximum cpu usage per Container is 1, but limit is 2"#), "{}", stderr(&o));
+    let claim = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: huge\n  namespace: limits\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests: {storage: 5Gi}\n";
+    let o = apply(&s, claim);
+    assert!(
+        stderr(&o).contains(r#"persistentvolumeclaims "huge" is forbidden: maximum storage usage per PersistentVolumeClaim is 2Gi, but request is 5Gi"#),
+        "{}",
+        stderr(&o)
+    );
+}

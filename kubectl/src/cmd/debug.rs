@@ -169,16 +169,41 @@ async fn wait_for_container(f: &Factory, ns: &str, pod: &str, name: &str, stream
     }
 }
 
+/// A `debugger-xxxxx` name no container of the pod has.
+fn default_name(pod: &Value) -> String {
+    let taken = |n: &str| {
+        ["/spec/containers", "/spec/initContainers", "/spec/ephemeralContainers"]
+            .iter()
+            .flat_map(|p| pod.pointer(p).and_then(Value::as_array).into_iter().flatten())
+            .any(|c| c["name"] == n)
+    };
+    loop {
+        let n = format!("debugger-{}", random_suffix(5));
+        if !taken(&n) {
+            return n;
+        }
+    }
+}
+
 /// `kubectl debug`.
 pub async fn run(f: &Factory, a: Args, streams: &mut Streams) -> Result<(), CmdError> {
     validate(&a)?;
     let pod = find_pod(f, &a.target).await?;
     let ns = pod.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default").to_string();
     let pod_name = pod.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+    if a.profile == "legacy" {
+        streams.eprintln("--profile=legacy is deprecated and will be removed in the future. It is recommended to explicitly specify a profile, for example \"--profile=general\".");
+    }
+    if !a.target_container.is_empty() && !a.quiet {
+        streams.println(&format!(
+            "Targeting container {:?}. If you don't see processes from this container it may be because the container runtime doesn't support this feature.",
+            a.target_container
+        ));
+    }
     let name = if a.container.is_empty() {
-        let n = format!("debugger-{}", random_suffix(5));
+        let n = default_name(&pod);
         if !a.quiet {
-            streams.eprintln(&format!("Defaulting debug container name to {n}."));
+            streams.println(&format!("Defaulting debug container name to {n}."));
         }
         n
     } else {

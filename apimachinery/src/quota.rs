@@ -355,10 +355,11 @@ fn pod_matches_scope(pod: &Value, scope: &str, op: &str, values: &[String], _now
         "PriorityClass" => {
             let class = pod.pointer("/spec/priorityClassName").and_then(Value::as_str).unwrap_or("");
             match op {
-                "Exists" => !class.is_empty() || values.is_empty(),
+                // Upstream matches a label set that always holds the key (the class name,
+                // maybe empty): Exists asks for a non-empty name, DoesNotExist never matches.
+                "Exists" => !class.is_empty(),
                 "In" => values.iter().any(|v| v == class),
                 "NotIn" => !values.iter().any(|v| v == class),
-                "DoesNotExist" => class.is_empty(),
                 _ => false,
             }
         }
@@ -387,6 +388,17 @@ fn is_best_effort(pod: &Value) -> bool {
     })
 }
 
+/// Upstream's `SubtractWithNonNegativeResult`: `a - b`, floored at zero (an update is charged
+/// only for what it adds).
+pub fn subtract_non_negative(a: &ResourceList, b: &ResourceList) -> ResourceList {
+    subtract(a, b).into_iter().map(|(k, v)| (k, if v.signum() < 0 { v.saturating_sub(&v) } else { v })).collect()
+}
+
+/// Names whose usage is negative (a negative request), sorted.
+pub fn negative(list: &ResourceList) -> Vec<String> {
+    list.iter().filter(|(_, v)| v.signum() < 0).map(|(k, _)| k.clone()).collect()
+}
+
 /// One quota's admission decision for a create costing `delta`: the new `status.used`, or
 /// upstream's forbidden message (without the `pods "x" is forbidden: ` prefix).
 pub fn check(quota: &Value, group: &str, plural: &str, obj: &Value, delta: &ResourceList) -> Result<Option<ResourceList>, String> {
@@ -400,13 +412,14 @@ pub fn check(quota: &Value, group: &str, plural: &str, obj: &Value, delta: &Reso
     if group.is_empty() && plural == "pods" {
         pod_constraints(&restricted, obj).map_err(|e| format!("failed quota: {name}: {e}"))?;
     }
-    let unknown: Vec<&String> = restricted.iter().filter(|r| !used.contains_key(*r)).collect();
-    if !unknown.is_empty() {
-        let names: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
+    if restricted.iter().any(|r| !used.contains_key(r)) {
+        let names: Vec<&str> = restricted.iter().map(String::as_str).collect();
         return Err(format!("status unknown for quota: {name}, resources: {}", names.join(",")));
     }
+    if delta.values().all(Quantity::is_zero) {
+        return Ok(None);
+    }
     let requested = mask(delta, &restricted);
-    let requested: ResourceList = requested.into_iter().filter(|(_, q)| !q.is_zero()).collect();
     if requested.is_empty() {
         return Ok(None);
     }
@@ -505,6 +518,12 @@ mod tests {
         let q = json!({"metadata": {"name": "q"}, "status": {"hard": {"pods": "1"}}});
         let pod = json!({"spec": {"containers": []}});
         assert_eq!(check(&q, "", "pods", &pod, &usage("", "pods", &pod, 0)).unwrap_err(), "status unknown for quota: q, resources: pods");
+        let q = json!({"metadata": {"name": "q"}, "status": {"hard": {"pods": "1", "count/pods": "1", "secrets": "1"}, "used": {"pods": "0"}}});
+        assert_eq!(check(&q, "", "pods", &pod, &usage("", "pods", &pod, 0)).unwrap_err(), "status unknown for quota: q, resources: count/pods,pods");
+        let grown = list(&[("requests.storage", "1Gi"), ("persistentvolumeclaims", "1")]);
+        let before = list(&[("requests.storage", "2Gi"), ("persistentvolumeclaims", "1")]);
+        assert_eq!(pretty_print(&subtract_non_negative(&grown, &before)), "persistentvolumeclaims=0,requests.storage=0");
+        assert_eq!(negative(&list(&[("cpu", "-1"), ("pods", "1")])), vec!["cpu".to_string()]);
     }
 
     #[test]

@@ -86,6 +86,24 @@ fn quota_counts_refuses_and_gives_back() {
         stderr(&o)
     );
     assert_eq!(used(&s, "compute", "cq", "limits.memory"), "256Mi");
+
+    // Services: node ports are charged on create and on a type change (a patch).
+    s.kubectl(&["create", "namespace", "svc"]);
+    s.kubectl(&["-n", "svc", "create", "quota", "sq", "--hard=services=2,services.nodeports=1"]);
+    wait_until(LIMIT, "sq's status", || used(&s, "svc", "sq", "services") == "0");
+    s.kubectl(&["-n", "svc", "create", "service", "clusterip", "a", "--tcp=80:80"]);
+    let err = s.kubectl_err(KUBECTL_133, &["-n", "svc", "create", "service", "nodeport", "b", "--tcp=80:80,81:81"]);
+    assert_eq!(
+        err.trim(),
+        r#"error: failed to create NodePort service: services "b" is forbidden: exceeded quota: sq, requested: services.nodeports=2, used: services.nodeports=0, limited: services.nodeports=1"#
+    );
+    s.kubectl(&["-n", "svc", "patch", "service", "a", "-p", r#"{"spec":{"type":"NodePort"}}"#]);
+    assert_eq!(used(&s, "svc", "sq", "services.nodeports"), "1");
+    let o = s.kubectl_with(KUBECTL_133, &["-n", "svc", "patch", "service", "a", "-p", r#"{"spec":{"ports":[{"name":"80-80","port":80},{"name":"x","port":82}]}}"#], None);
+    assert!(stderr(&o).contains("exceeded quota: sq, requested: services.nodeports=1, used: services.nodeports=1, limited: services.nodeports=1"), "{}", stderr(&o));
+    s.kubectl(&["-n", "svc", "create", "service", "clusterip", "c", "--tcp=80:80"]);
+    let err = s.kubectl_err(KUBECTL_133, &["-n", "svc", "create", "service", "clusterip", "d", "--tcp=80:80"]);
+    assert!(err.contains(r#"services "d" is forbidden: exceeded quota: sq, requested: services=1, used: services=2, limited: services=2"#), "{err}");
     drop(cm);
 }
 

@@ -47,6 +47,15 @@ pub async fn admit(state: &Shared, info: &ResourceInfo, obj: &mut Value) -> ApiR
     Err(ApiError::forbidden(info, name, &aggregate(errors)))
 }
 
+/// Runs the plugin on an update: claims are validated again (pods are not: their containers'
+/// resources do not change through updates), as upstream.
+pub async fn admit_update(state: &Shared, info: &ResourceInfo, obj: &mut Value) -> ApiResult<()> {
+    if info.group.is_empty() && info.plural == "persistentvolumeclaims" {
+        return admit(state, info, obj).await;
+    }
+    Ok(())
+}
+
 /// Upstream's error aggregate text: one message alone, several as `[a, b]`, duplicates once.
 pub fn aggregate(errors: Vec<String>) -> String {
     let mut seen = Vec::new();

@@ -42,8 +42,20 @@ pub async fn admit_create(state: &Shared, info: &ResourceInfo, obj: &mut Value) 
 
 /// Runs the admission chain for an update.
 pub async fn admit_update(state: &Shared, info: &ResourceInfo, obj: &mut Value) -> ApiResult<()> {
-    let _ = (state, info, obj);
-    Ok(())
+    let counted = info.group.is_empty() && matches!(info.plural.as_str(), "services" | "persistentvolumeclaims");
+    if !counted {
+        return Ok(());
+    }
+    let (ns, name) = crate::registry::meta::namespace_and_name(obj);
+    let Ok(old) = state.store.get(info, ns.as_deref(), &name).await else { return Ok(()) };
+    admit_update_from(state, info, &old, obj).await
+}
+
+/// Runs the admission chain for an update of `old` (the stored object) into `obj`; patches
+/// call this with the object they patched.
+pub async fn admit_update_from(state: &Shared, info: &ResourceInfo, old: &Value, obj: &mut Value) -> ApiResult<()> {
+    limit_ranger::admit_update(state, info, obj).await?;
+    resource_quota::admit_update(state, info, old, obj).await
 }
 
 /// Runs the admission chain for a delete.

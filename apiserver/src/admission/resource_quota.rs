@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use rkube_apimachinery::quantity::Quantity;
 use rkube_apimachinery::quota;
 
 use crate::errors::{ApiError, ApiResult};
@@ -32,13 +33,42 @@ pub async fn admit(state: &Shared, info: &ResourceInfo, obj: &Value) -> ApiResul
     if !info.namespaced || ignored(info) {
         return Ok(());
     }
+    let delta = quota::usage(&info.group, &info.plural, obj, now());
+    charge(state, info, obj, delta).await
+}
+
+/// Runs the plugin on an update of `old` into `obj`: Services (a type change) and claims (a
+/// resize) are charged for what the update adds, as upstream's evaluators that handle updates.
+pub async fn admit_update(state: &Shared, info: &ResourceInfo, old: &Value, obj: &Value) -> ApiResult<()> {
+    if !(info.group.is_empty() && matches!(info.plural.as_str(), "services" | "persistentvolumeclaims")) {
+        return Ok(());
+    }
+    let now = now();
+    let new_usage = quota::usage(&info.group, &info.plural, obj, now);
+    let delta = quota::subtract_non_negative(&new_usage, &quota::usage(&info.group, &info.plural, old, now));
+    if delta.values().all(Quantity::is_zero) {
+        return Ok(());
+    }
+    charge(state, info, obj, delta).await
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Checks `delta` against every quota of the object's namespace that counts it and charges
+/// it to their `status.used`.
+async fn charge(state: &Shared, info: &ResourceInfo, obj: &Value, delta: quota::ResourceList) -> ApiResult<()> {
     let Some(ns) = meta::meta_str(obj, "namespace").map(str::to_string) else { return Ok(()) };
     let snap = state.catalog.snapshot();
     let Some(rq_info) = snap.find("", "v1", "resourcequotas") else { return Ok(()) };
-    let now = chrono::Utc::now().timestamp();
-    let delta = quota::usage(&info.group, &info.plural, obj, now);
+    let now = now();
     let name = meta::meta_str(obj, "name").unwrap_or("").to_string();
-    // Quotas already charged for this create (kept across conflict retries).
+    let negative = quota::negative(&delta);
+    if !negative.is_empty() {
+        return Err(ApiError::forbidden(info, &name, &format!("quota usage is negative for resource(s): {}", negative.join(","))));
+    }
+    // Quotas already charged for this request (kept across conflict retries).
     let mut charged: BTreeSet<String> = BTreeSet::new();
     for _ in 0..MAX_RETRIES {
         let quotas = state.store.list(&rq_info, Some(&ns), &Default::default()).await?.items;

@@ -46,7 +46,10 @@ pub async fn handle(call: &Call, bytes: &[u8], sub: Option<&str>, manager: &str,
             return create(call, merged, opts).await;
         };
         let rev = meta::resource_version(&current).unwrap_or(0);
-        let new = rest::merge_for_update(&call.info, merged, &current, sub);
+        let mut new = rest::merge_for_update(&call.info, merged, &current, sub);
+        if sub.is_none() {
+            admission::admit_update_from(&call.state, &call.info, &current, &mut new).await?;
+        }
         match rest::write_update(&call.state.store, &call.info, new, &current, rev, &opts.on(sub)).await {
             Err(e) if e.reason == "Conflict" && e.message.contains("has been modified") => continue,
             Err(e) => return Err(e),

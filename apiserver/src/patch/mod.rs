@@ -76,6 +76,9 @@ pub async fn handle(call: &Call, bytes: &[u8], subresource: Option<&str>) -> Api
         rest::check_type(&call.info, &mut patched)?;
         keep_identity(&mut patched, &current);
         let mut new = rest::merge_for_update(&call.info, patched, &current, subresource);
+        if subresource.is_none() {
+            crate::admission::admit_update_from(&call.state, &call.info, &current, &mut new).await?;
+        }
         managed::track(&call.state, &call.info, &mut new, Some(&current), &manager, subresource);
         match rest::write_update(&call.state.store, &call.info, new, &current, rev, &opts.on(subresource)).await {
             Err(e) if e.reason == "Conflict" && wanted_rv.is_none() && e.message.contains("has been modified") => continue,

@@ -128,7 +128,7 @@ fn start(ctx: &ControllerContext) -> Result<Running> {
     Ok(Box::pin(runtime::run("resourcequota_primary", queue, rx, store, 5, shared, reconcile)))
 }
 
-fn values_of<K: Serialize + Resource>(informer: &Informer<K>, ns: &str) -> Vec<Value>
+fn values_of<K: Serialize>(informer: &Informer<K>, ns: &str) -> Vec<Value>
 where
     K: Resource<DynamicType = ()> + Clone + std::fmt::Debug + Send + Sync + 'static,
 {

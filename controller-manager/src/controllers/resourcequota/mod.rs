@@ -128,9 +128,9 @@ fn start(ctx: &ControllerContext) -> Result<Running> {
     Ok(Box::pin(runtime::run("resourcequota_primary", queue, rx, store, 5, shared, reconcile)))
 }
 
-fn values_of<K: Serialize>(informer: &Informer<K>, ns: &str) -> Vec<Value>
+fn values_of<K>(informer: &Informer<K>, ns: &str) -> Vec<Value>
 where
-    K: Resource<DynamicType = ()> + Clone + std::fmt::Debug + Send + Sync + 'static,
+    K: Serialize + Resource<DynamicType = ()> + Clone + std::fmt::Debug + Send + Sync + 'static,
 {
     informer
         .store()

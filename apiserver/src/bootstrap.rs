@@ -42,7 +42,7 @@ pub async fn ensure(state: &Shared) -> ApiResult<()> {
                   "ports": [{ "name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443 }],
                   "sessionAffinity": "None" },
     });
-    let reserved = crate::admission::admit_create(state, &svc_info, &mut svc).await?;
+    let reserved = crate::admission::admit_create(state, &svc_info, &mut svc, false).await?;
     if let Err(e) = rest::create(&state.store, &svc_info, Some("default"), svc, &WriteOptions::default()).await {
         crate::admission::release_on_failure(state, reserved).await;
         if e.code != 409 {

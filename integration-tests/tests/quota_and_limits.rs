@@ -37,6 +37,9 @@ fn quota_counts_refuses_and_gives_back() {
     let q = s.get_json(&["-n", "quota", "get", "resourcequota", "q"]);
     assert_eq!(q["status"]["hard"], serde_json::json!({"configmaps": "3", "pods": "2"}));
 
+    // A server-side dry run is checked but charges nothing.
+    s.kubectl(&["-n", "quota", "run", "dry", "--image=nginx", "--restart=Never", "--dry-run=server"]);
+    assert_eq!(used(&s, "quota", "q", "pods"), "0");
     for name in ["p1", "p2"] {
         let o = run_pod(&s, "quota", name);
         assert!(o.status.success(), "{name}: {}", stderr(&o));
@@ -105,6 +108,31 @@ fn quota_counts_refuses_and_gives_back() {
     let err = s.kubectl_err(KUBECTL_133, &["-n", "svc", "create", "service", "clusterip", "d", "--tcp=80:80"]);
     assert!(err.contains(r#"services "d" is forbidden: exceeded quota: sq, requested: services=1, used: services=2, limited: services=2"#), "{err}");
     drop(cm);
+}
+
+#[test]
+fn object_counts_of_any_kind() {
+    let s = Apiserver::start();
+    let _cm = s.start_controller_manager("kube-controller-manager", &["--controllers=resourcequota"]);
+    s.kubectl(&["create", "namespace", "apps"]);
+    s.kubectl(&["-n", "apps", "create", "quota", "dq", "--hard=count/deployments.apps=1,count/leases.coordination.k8s.io=1"]);
+    wait_until(LIMIT, "dq's status", || used(&s, "apps", "dq", "count/deployments.apps") == "0" && used(&s, "apps", "dq", "count/leases.coordination.k8s.io") == "0");
+    s.kubectl(&["-n", "apps", "create", "deployment", "d1", "--image=nginx"]);
+    let err = s.kubectl_err(KUBECTL_133, &["-n", "apps", "create", "deployment", "d2", "--image=nginx"]);
+    assert!(
+        err.contains(r#"deployments.apps "d2" is forbidden: exceeded quota: dq, requested: count/deployments.apps=1, used: count/deployments.apps=1, limited: count/deployments.apps=1"#),
+        "{err}"
+    );
+    s.kubectl(&["-n", "apps", "delete", "deployment", "d1"]);
+    wait_until(LIMIT, "the deployment's count given back", || used(&s, "apps", "dq", "count/deployments.apps") == "0");
+    s.kubectl(&["-n", "apps", "create", "deployment", "d2", "--image=nginx"]);
+    // A kind the controller has no informer for is counted through discovery.
+    let lease = |name: &str| format!("apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: {name}\n  namespace: apps\nspec:\n  holderIdentity: x\n");
+    assert!(apply(&s, &lease("l1")).status.success());
+    let o = apply(&s, &lease("l2"));
+    assert!(stderr(&o).contains("exceeded quota: dq, requested: count/leases.coordination.k8s.io=1"), "{}", stderr(&o));
+    s.kubectl(&["-n", "apps", "delete", "lease", "l1"]);
+    wait_until(LIMIT, "the lease's count given back", || used(&s, "apps", "dq", "count/leases.coordination.k8s.io") == "0");
 }
 
 #[test]

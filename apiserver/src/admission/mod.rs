@@ -23,8 +23,8 @@ pub struct Reserved {
     pub keys: Vec<String>,
 }
 
-/// Runs the admission chain for a create.
-pub async fn admit_create(state: &Shared, info: &ResourceInfo, obj: &mut Value) -> ApiResult<Reserved> {
+/// Runs the admission chain for a create (`dry_run`: check, but charge no quota).
+pub async fn admit_create(state: &Shared, info: &ResourceInfo, obj: &mut Value, dry_run: bool) -> ApiResult<Reserved> {
     namespace_lifecycle::admit(state, info, obj).await?;
     service_account::admit(state, info, obj).await?;
     priority::admit(state, info, obj).await?;
@@ -33,7 +33,7 @@ pub async fn admit_create(state: &Shared, info: &ResourceInfo, obj: &mut Value) 
     limit_ranger::admit(state, info, obj).await?;
     let keys = service_ips::admit_create(state, info, obj).await?;
     // ResourceQuota is the last validating plugin, as upstream; it charges the quota.
-    if let Err(e) = resource_quota::admit(state, info, obj).await {
+    if let Err(e) = resource_quota::admit(state, info, obj, dry_run).await {
         crate::allocator::release(state.store.storage(), &keys).await;
         return Err(e);
     }
@@ -41,21 +41,21 @@ pub async fn admit_create(state: &Shared, info: &ResourceInfo, obj: &mut Value) 
 }
 
 /// Runs the admission chain for an update.
-pub async fn admit_update(state: &Shared, info: &ResourceInfo, obj: &mut Value) -> ApiResult<()> {
+pub async fn admit_update(state: &Shared, info: &ResourceInfo, obj: &mut Value, dry_run: bool) -> ApiResult<()> {
     let counted = info.group.is_empty() && matches!(info.plural.as_str(), "services" | "persistentvolumeclaims");
     if !counted {
         return Ok(());
     }
     let (ns, name) = crate::registry::meta::namespace_and_name(obj);
     let Ok(old) = state.store.get(info, ns.as_deref(), &name).await else { return Ok(()) };
-    admit_update_from(state, info, &old, obj).await
+    admit_update_from(state, info, &old, obj, dry_run).await
 }
 
 /// Runs the admission chain for an update of `old` (the stored object) into `obj`; patches
 /// call this with the object they patched.
-pub async fn admit_update_from(state: &Shared, info: &ResourceInfo, old: &Value, obj: &mut Value) -> ApiResult<()> {
+pub async fn admit_update_from(state: &Shared, info: &ResourceInfo, old: &Value, obj: &mut Value, dry_run: bool) -> ApiResult<()> {
     limit_ranger::admit_update(state, info, obj).await?;
-    resource_quota::admit_update(state, info, old, obj).await
+    resource_quota::admit_update(state, info, old, obj, dry_run).await
 }
 
 /// Runs the admission chain for a delete.

@@ -29,17 +29,17 @@ fn ignored(info: &ResourceInfo) -> bool {
 }
 
 /// Runs the plugin on a create.
-pub async fn admit(state: &Shared, info: &ResourceInfo, obj: &Value) -> ApiResult<()> {
+pub async fn admit(state: &Shared, info: &ResourceInfo, obj: &Value, dry_run: bool) -> ApiResult<()> {
     if !info.namespaced || ignored(info) {
         return Ok(());
     }
     let delta = quota::usage(&info.group, &info.plural, obj, now());
-    charge(state, info, obj, delta).await
+    charge(state, info, obj, delta, dry_run).await
 }
 
 /// Runs the plugin on an update of `old` into `obj`: Services (a type change) and claims (a
 /// resize) are charged for what the update adds, as upstream's evaluators that handle updates.
-pub async fn admit_update(state: &Shared, info: &ResourceInfo, old: &Value, obj: &Value) -> ApiResult<()> {
+pub async fn admit_update(state: &Shared, info: &ResourceInfo, old: &Value, obj: &Value, dry_run: bool) -> ApiResult<()> {
     if !(info.group.is_empty() && matches!(info.plural.as_str(), "services" | "persistentvolumeclaims")) {
         return Ok(());
     }
@@ -49,7 +49,7 @@ pub async fn admit_update(state: &Shared, info: &ResourceInfo, old: &Value, obj:
     if delta.values().all(Quantity::is_zero) {
         return Ok(());
     }
-    charge(state, info, obj, delta).await
+    charge(state, info, obj, delta, dry_run).await
 }
 
 fn now() -> i64 {
@@ -57,8 +57,8 @@ fn now() -> i64 {
 }
 
 /// Checks `delta` against every quota of the object's namespace that counts it and charges
-/// it to their `status.used`.
-async fn charge(state: &Shared, info: &ResourceInfo, obj: &Value, delta: quota::ResourceList) -> ApiResult<()> {
+/// it to their `status.used` (not for dry runs, as upstream).
+async fn charge(state: &Shared, info: &ResourceInfo, obj: &Value, delta: quota::ResourceList, dry_run: bool) -> ApiResult<()> {
     let Some(ns) = meta::meta_str(obj, "namespace").map(str::to_string) else { return Ok(()) };
     let snap = state.catalog.snapshot();
     let Some(rq_info) = snap.find("", "v1", "resourcequotas") else { return Ok(()) };
@@ -84,7 +84,7 @@ async fn charge(state: &Shared, info: &ResourceInfo, obj: &Value, delta: quota::
                 Ok(None) => {}
             }
         }
-        if pending.is_empty() {
+        if pending.is_empty() || dry_run {
             return Ok(());
         }
         let mut conflicted = false;

@@ -218,7 +218,7 @@ async fn create(call: &Call, raw: axum::body::Body) -> ApiResult<Response> {
     let opts = params::write_options(&call.query)?;
     rest::check_type(&call.info, &mut obj)?;
     rest::check_namespace(&call.info, &mut obj, call.ns())?;
-    let reserved = admission::admit_create(&call.state, &call.info, &mut obj).await?;
+    let reserved = admission::admit_create(&call.state, &call.info, &mut obj, opts.dry_run).await?;
     let manager = field_manager(call, "create");
     patch::managed::track_update(&call.state, &call.info, &mut obj, None, &manager);
     let created = rest::create(&call.state.store, &call.info, call.ns(), obj, &opts).await;
@@ -249,7 +249,7 @@ async fn update(call: &Call, raw: axum::body::Body) -> ApiResult<Response> {
     let (mut obj, warnings) = read_object(call, raw).await?;
     let opts = params::write_options(&call.query)?;
     rest::check_type(&call.info, &mut obj)?;
-    admission::admit_update(&call.state, &call.info, &mut obj).await?;
+    admission::admit_update(&call.state, &call.info, &mut obj, opts.dry_run).await?;
     let manager = field_manager(call, "update");
     if let Ok(current) = call.state.store.get(&call.info, call.ns(), call.name()).await {
         patch::managed::track_update(&call.state, &call.info, &mut obj, Some(&current), &manager);

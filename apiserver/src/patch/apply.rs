@@ -48,7 +48,7 @@ pub async fn handle(call: &Call, bytes: &[u8], sub: Option<&str>, manager: &str,
         let rev = meta::resource_version(&current).unwrap_or(0);
         let mut new = rest::merge_for_update(&call.info, merged, &current, sub);
         if sub.is_none() {
-            admission::admit_update_from(&call.state, &call.info, &current, &mut new).await?;
+            admission::admit_update_from(&call.state, &call.info, &current, &mut new, opts.dry_run).await?;
         }
         match rest::write_update(&call.state.store, &call.info, new, &current, rev, &opts.on(sub)).await {
             Err(e) if e.reason == "Conflict" && e.message.contains("has been modified") => continue,
@@ -116,7 +116,7 @@ async fn create(call: &Call, mut obj: Value, opts: &WriteOptions) -> ApiResult<(
     rest::check_type(&call.info, &mut obj)?;
     rest::check_namespace(&call.info, &mut obj, call.ns())?;
     meta::meta_mut(&mut obj).insert("name".into(), json!(call.name()));
-    let reserved = admission::admit_create(&call.state, &call.info, &mut obj).await?;
+    let reserved = admission::admit_create(&call.state, &call.info, &mut obj, opts.dry_run).await?;
     match rest::create(&call.state.store, &call.info, call.ns(), obj, opts).await {
         Ok(created) => {
             if opts.dry_run {

@@ -77,7 +77,7 @@ pub async fn handle(call: &Call, bytes: &[u8], subresource: Option<&str>) -> Api
         keep_identity(&mut patched, &current);
         let mut new = rest::merge_for_update(&call.info, patched, &current, subresource);
         if subresource.is_none() {
-            crate::admission::admit_update_from(&call.state, &call.info, &current, &mut new).await?;
+            crate::admission::admit_update_from(&call.state, &call.info, &current, &mut new, opts.dry_run).await?;
         }
         managed::track(&call.state, &call.info, &mut new, Some(&current), &manager, subresource);
         match rest::write_update(&call.state.store, &call.info, new, &current, rev, &opts.on(subresource)).await {

@@ -6,14 +6,18 @@
 //! corrects everything else (failed creates) on its full resync every 5 minutes.
 //!
 //! Kinds with an informer here (pods, services, configmaps, secrets, PVCs, replication
-//! controllers, resource quotas) are counted from the cache; any other `count/<resource>.<group>`
-//! is counted with a list through discovery on each sync.
+//! controllers, resource quotas, service accounts, and the apps and batch workloads) are
+//! counted from the cache and replenish at once; any other `count/<resource>.<group>` is
+//! counted with a list through discovery on each sync, and a quota holding such a count is
+//! re-synced every 30 seconds instead of upstream's dynamic informers per resource.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, ReplicationController, ResourceQuota, ResourceQuotaStatus, Secret, Service};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, ReplicationController, ResourceQuota, ResourceQuotaStatus, Secret, Service, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use kube::api::{Api, DynamicObject, ListParams, PostParams};
 use kube::runtime::controller::Action;
@@ -31,6 +35,8 @@ use crate::runtime::{self, Queue};
 
 /// Upstream's `--resource-quota-sync-period` default.
 pub const RESYNC: Duration = Duration::from_secs(300);
+/// The re-sync of quotas that count kinds without an informer here.
+pub const UNCACHED_RESYNC: Duration = Duration::from_secs(30);
 
 /// Registration of the controller.
 pub const DESCRIPTOR: ControllerDescriptor = ControllerDescriptor {
@@ -40,16 +46,20 @@ pub const DESCRIPTOR: ControllerDescriptor = ControllerDescriptor {
     start,
 };
 
+/// Lists a counted kind's objects in a namespace, as JSON.
+type Lister = Box<dyn Fn(&str) -> Vec<Value> + Send + Sync>;
+
+/// A kind counted from an informer's cache.
+pub struct Counted {
+    group: &'static str,
+    plural: &'static str,
+    list: Lister,
+}
+
 /// What the reconcile shares.
 pub struct Ctx {
     client: kube::Client,
-    pods: Arc<Informer<Pod>>,
-    services: Arc<Informer<Service>>,
-    config_maps: Arc<Informer<ConfigMap>>,
-    secrets: Arc<Informer<Secret>>,
-    claims: Arc<Informer<PersistentVolumeClaim>>,
-    rcs: Arc<Informer<ReplicationController>>,
-    quotas: Arc<Informer<ResourceQuota>>,
+    counted: Vec<Counted>,
 }
 
 /// Queues every quota of `ns`.
@@ -65,7 +75,7 @@ fn enqueue_namespace(queue: &Queue<ResourceQuota>, quotas: &Informer<ResourceQuo
 /// it costs (a pod finishing, a Service changing type, a claim resized), as upstream's quota
 /// monitor. Adds are not watched: admission has already charged them, and a recount from a
 /// cache that has not seen the newest objects yet would undo charges of in-flight creates.
-fn watch_counted<K>(informer: &Informer<K>, queue: &Queue<ResourceQuota>, quotas: &Arc<Informer<ResourceQuota>>, plural: &'static str)
+fn watch_counted<K>(informer: &Informer<K>, queue: &Queue<ResourceQuota>, quotas: &Arc<Informer<ResourceQuota>>, group: &'static str, plural: &'static str)
 where
     K: Resource<DynamicType = ()> + Serialize + Clone + std::fmt::Debug + Send + Sync + 'static,
 {
@@ -76,7 +86,7 @@ where
             Change::Deleted(o) => o,
             Change::Updated { old, new } => {
                 let now = unix_now();
-                if cost(plural, old.as_ref(), now) == cost(plural, new.as_ref(), now) {
+                if cost(group, plural, old.as_ref(), now) == cost(group, plural, new.as_ref(), now) {
                     return;
                 }
                 new
@@ -92,19 +102,23 @@ fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
-fn cost<K: Serialize>(plural: &str, obj: &K, now: i64) -> ResourceList {
-    serde_json::to_value(obj).map(|v| quota::usage("", plural, &v, now)).unwrap_or_default()
+fn cost<K: Serialize>(group: &str, plural: &str, obj: &K, now: i64) -> ResourceList {
+    serde_json::to_value(obj).map(|v| quota::usage(group, plural, &v, now)).unwrap_or_default()
+}
+
+/// Counts kind `K` from its shared informer, re-syncing quotas on its deletes and updates.
+fn counted<K>(ctx: &ControllerContext, queue: &Queue<ResourceQuota>, quotas: &Arc<Informer<ResourceQuota>>, group: &'static str, plural: &'static str) -> Counted
+where
+    K: Serialize + serde::de::DeserializeOwned + Resource<DynamicType = ()> + Clone + std::fmt::Debug + Send + Sync + 'static,
+{
+    let informer = ctx.informers.informer::<K>();
+    watch_counted(&informer, queue, quotas, group, plural);
+    Counted { group, plural, list: Box::new(move |ns| values_of(&informer, ns)) }
 }
 
 fn start(ctx: &ControllerContext) -> Result<Running> {
     let (queue, rx) = Queue::<ResourceQuota>::new("resourcequota_primary", &ctx.metrics);
     let quotas = ctx.informers.informer::<ResourceQuota>();
-    let pods = ctx.informers.informer::<Pod>();
-    let services = ctx.informers.informer::<Service>();
-    let config_maps = ctx.informers.informer::<ConfigMap>();
-    let secrets = ctx.informers.informer::<Secret>();
-    let claims = ctx.informers.informer::<PersistentVolumeClaim>();
-    let rcs = ctx.informers.informer::<ReplicationController>();
     let q = queue.clone();
     quotas.add_handler(move |c| match c {
         Change::Added(rq) => q.add_obj(rq),
@@ -117,14 +131,25 @@ fn start(ctx: &ControllerContext) -> Result<Running> {
         }
         Change::Deleted(_) => {}
     });
-    watch_counted(&pods, &queue, &quotas, "pods");
-    watch_counted(&services, &queue, &quotas, "services");
-    watch_counted(&config_maps, &queue, &quotas, "configmaps");
-    watch_counted(&secrets, &queue, &quotas, "secrets");
-    watch_counted(&claims, &queue, &quotas, "persistentvolumeclaims");
-    watch_counted(&rcs, &queue, &quotas, "replicationcontrollers");
+    let (q, rq) = (&queue, &quotas);
+    let counted = vec![
+        counted::<Pod>(ctx, q, rq, "", "pods"),
+        counted::<Service>(ctx, q, rq, "", "services"),
+        counted::<ConfigMap>(ctx, q, rq, "", "configmaps"),
+        counted::<Secret>(ctx, q, rq, "", "secrets"),
+        counted::<PersistentVolumeClaim>(ctx, q, rq, "", "persistentvolumeclaims"),
+        counted::<ReplicationController>(ctx, q, rq, "", "replicationcontrollers"),
+        counted::<ResourceQuota>(ctx, q, rq, "", "resourcequotas"),
+        counted::<ServiceAccount>(ctx, q, rq, "", "serviceaccounts"),
+        counted::<Deployment>(ctx, q, rq, "apps", "deployments"),
+        counted::<ReplicaSet>(ctx, q, rq, "apps", "replicasets"),
+        counted::<StatefulSet>(ctx, q, rq, "apps", "statefulsets"),
+        counted::<DaemonSet>(ctx, q, rq, "apps", "daemonsets"),
+        counted::<Job>(ctx, q, rq, "batch", "jobs"),
+        counted::<CronJob>(ctx, q, rq, "batch", "cronjobs"),
+    ];
     let store = quotas.store();
-    let shared = Arc::new(Ctx { client: ctx.client.clone(), pods, services, config_maps, secrets, claims, rcs, quotas });
+    let shared = Arc::new(Ctx { client: ctx.client.clone(), counted });
     Ok(Box::pin(runtime::run("resourcequota_primary", queue, rx, store, 5, shared, reconcile)))
 }
 
@@ -190,23 +215,22 @@ pub async fn reconcile(rq: Arc<ResourceQuota>, ctx: Arc<Ctx>) -> Result<Action> 
     let now = unix_now();
     let quota_obj = serde_json::to_value(rq.as_ref()).map_err(|e| Error::Invalid(e.to_string()))?;
     let hard = quota::resource_list(quota_obj.pointer("/spec/hard"));
-    let mut objects = vec![
-        (String::new(), "pods".to_string(), values_of(&ctx.pods, &ns)),
-        (String::new(), "services".to_string(), values_of(&ctx.services, &ns)),
-        (String::new(), "configmaps".to_string(), values_of(&ctx.config_maps, &ns)),
-        (String::new(), "secrets".to_string(), values_of(&ctx.secrets, &ns)),
-        (String::new(), "persistentvolumeclaims".to_string(), values_of(&ctx.claims, &ns)),
-        (String::new(), "replicationcontrollers".to_string(), values_of(&ctx.rcs, &ns)),
-        (String::new(), "resourcequotas".to_string(), values_of(&ctx.quotas, &ns)),
-    ];
-    let known: BTreeSet<(String, String)> = objects.iter().map(|(g, p, _)| (g.clone(), p.clone())).collect();
+    // Only the kinds some hard resource counts are listed.
+    let mut objects: Vec<(String, String, Vec<Value>)> = ctx
+        .counted
+        .iter()
+        .filter(|c| !quota::matching_resources(c.group, c.plural, hard.keys()).is_empty())
+        .map(|c| (c.group.to_string(), c.plural.to_string(), (c.list)(&ns)))
+        .collect();
+    let mut uncached = false;
     for r in hard.keys() {
         let Some((group, plural)) = counted_kind(r) else { continue };
-        if known.contains(&(group.clone(), plural.clone())) || objects.iter().any(|(g, p, _)| *g == group && *p == plural) {
+        if ctx.counted.iter().any(|c| c.group == group && c.plural == plural) || objects.iter().any(|(g, p, _)| *g == group && *p == plural) {
             continue;
         }
         let items = list_dynamic(&ctx.client, &group, &plural, &ns).await?;
         objects.push((group, plural, items));
+        uncached = true;
     }
     // Keep what the status already says for names nothing here counts (as upstream), then
     // overwrite with the fresh usage, limited to the hard names.
@@ -231,7 +255,7 @@ pub async fn reconcile(rq: Arc<ResourceQuota>, ctx: Arc<Ctx>) -> Result<Action> 
             }
         }
     }
-    Ok(Action::requeue(RESYNC))
+    Ok(Action::requeue(if uncached { UNCACHED_RESYNC } else { RESYNC }))
 }
 
 #[cfg(test)]

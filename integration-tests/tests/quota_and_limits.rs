@@ -107,6 +107,17 @@ fn quota_counts_refuses_and_gives_back() {
     s.kubectl(&["-n", "svc", "create", "service", "clusterip", "c", "--tcp=80:80"]);
     let err = s.kubectl_err(KUBECTL_133, &["-n", "svc", "create", "service", "clusterip", "d", "--tcp=80:80"]);
     assert!(err.contains(r#"services "d" is forbidden: exceeded quota: sq, requested: services=1, used: services=2, limited: services=2"#), "{err}");
+
+    // Scopes: a BestEffort quota counts only pods without requests or limits.
+    s.kubectl(&["create", "namespace", "scoped"]);
+    s.kubectl(&["-n", "scoped", "create", "quota", "be", "--hard=pods=1", "--scopes=BestEffort"]);
+    wait_until(LIMIT, "be's status", || used(&s, "scoped", "be", "pods") == "0");
+    assert!(run_pod(&s, "scoped", "b1").status.success());
+    let o = run_pod(&s, "scoped", "b2");
+    assert!(stderr(&o).contains("exceeded quota: be, requested: pods=1, used: pods=1, limited: pods=1"), "{}", stderr(&o));
+    let o = s.kubectl_with(KUBECTL_133, &["-n", "scoped", "run", "burst", "--image=nginx", "--restart=Never", "--overrides", r#"{"spec":{"containers":[{"name":"burst","image":"nginx","resources":{"requests":{"cpu":"10m"}}}]}}"#], None);
+    assert!(o.status.success(), "a Burstable pod is not in the BestEffort scope: {}", stderr(&o));
+    assert_eq!(used(&s, "scoped", "be", "pods"), "1");
     drop(cm);
 }
 

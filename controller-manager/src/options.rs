@@ -121,6 +121,14 @@ pub struct Options {
     #[arg(long, default_value_t = 5)]
     pub concurrent_ttl_after_finished_syncs: u16,
 
+    /// ResourceQuotas synced concurrently.
+    #[arg(long, default_value_t = 5)]
+    pub concurrent_resource_quota_syncs: u16,
+
+    /// How often every ResourceQuota's usage is recounted in full.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub resource_quota_sync_period: Duration,
+
     /// How often node lifecycle checks node health.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub node_monitor_period: Duration,

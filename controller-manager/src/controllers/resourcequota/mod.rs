@@ -3,7 +3,7 @@
 //! objects of its namespace (those its scopes select; only non-terminal pods for compute
 //! resources) cost, per `rkube_apimachinery::quota`. Admission charges usage up front; this
 //! controller gives it back when objects go away (deletes, pods that finish) at once, and
-//! corrects everything else (failed creates) on its full resync every 5 minutes.
+//! corrects everything else (failed creates) on its full resync (`--resource-quota-sync-period`, 5 minutes).
 //!
 //! Kinds with an informer here (pods, services, configmaps, secrets, PVCs, replication
 //! controllers, resource quotas, service accounts, and the apps and batch workloads) are
@@ -33,8 +33,6 @@ use crate::errors::{Error, Result};
 use crate::informer::{Change, Informer};
 use crate::runtime::{self, Queue};
 
-/// Upstream's `--resource-quota-sync-period` default.
-pub const RESYNC: Duration = Duration::from_secs(300);
 /// The re-sync of quotas that count kinds without an informer here.
 pub const UNCACHED_RESYNC: Duration = Duration::from_secs(30);
 
@@ -60,6 +58,8 @@ pub struct Counted {
 pub struct Ctx {
     client: kube::Client,
     counted: Vec<Counted>,
+    /// `--resource-quota-sync-period`.
+    resync: Duration,
 }
 
 /// Queues every quota of `ns`.
@@ -149,8 +149,8 @@ fn start(ctx: &ControllerContext) -> Result<Running> {
         counted::<CronJob>(ctx, q, rq, "batch", "cronjobs"),
     ];
     let store = quotas.store();
-    let shared = Arc::new(Ctx { client: ctx.client.clone(), counted });
-    Ok(Box::pin(runtime::run("resourcequota_primary", queue, rx, store, 5, shared, reconcile)))
+    let shared = Arc::new(Ctx { client: ctx.client.clone(), counted, resync: ctx.options.resource_quota_sync_period });
+    Ok(Box::pin(runtime::run("resourcequota_primary", queue, rx, store, ctx.options.concurrent_resource_quota_syncs, shared, reconcile)))
 }
 
 fn values_of<K>(informer: &Informer<K>, ns: &str) -> Vec<Value>
@@ -255,7 +255,7 @@ pub async fn reconcile(rq: Arc<ResourceQuota>, ctx: Arc<Ctx>) -> Result<Action> 
             }
         }
     }
-    Ok(Action::requeue(if uncached { UNCACHED_RESYNC } else { RESYNC }))
+    Ok(Action::requeue(if uncached { UNCACHED_RESYNC.min(ctx.resync) } else { ctx.resync }))
 }
 
 #[cfg(test)]

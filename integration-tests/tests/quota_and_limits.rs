@@ -64,6 +64,12 @@ fn quota_counts_refuses_and_gives_back() {
     let o = run_pod(&s, "quota", "p3");
     assert!(o.status.success(), "p3 after the delete: {}", stderr(&o));
 
+    // Raising spec.hard reaches status.hard through the controller.
+    s.kubectl(&["-n", "quota", "patch", "quota", "q", "-p", r#"{"spec":{"hard":{"pods":"3"}}}"#]);
+    wait_until(LIMIT, "status.hard follows spec.hard", || s.get_json(&["-n", "quota", "get", "quota", "q"])["status"]["hard"]["pods"] == "3");
+    s.kubectl(&["-n", "quota", "patch", "quota", "q", "-p", r#"{"spec":{"hard":{"pods":"2"}}}"#]);
+    wait_until(LIMIT, "status.hard back to 2", || s.get_json(&["-n", "quota", "get", "quota", "q"])["status"]["hard"]["pods"] == "2");
+
     // `kubectl describe namespace` lists the quota with its usage.
     let ns = s.kubectl(&["describe", "namespace", "quota"]);
     assert!(ns.contains("Resource Quotas\n  Name:       q\n  Resource    Used  Hard\n  --------    ---   ---\n  configmaps  1     3\n  pods        2     2\n"), "{ns}");

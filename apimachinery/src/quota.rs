@@ -261,8 +261,13 @@ fn service_usage(svc: &Value) -> ResourceList {
             out.insert("services.nodeports".to_string(), Quantity::from_value(ports, QuantityFormat::DecimalSI));
         }
         "LoadBalancer" => {
-            // Upstream counts node ports of a LoadBalancer only when they are allocated.
-            let node_ports = if svc.pointer("/spec/allocateLoadBalancerNodePorts").and_then(Value::as_bool) == Some(false) { 0 } else { ports };
+            // Without node-port allocation only the ports that still hold one count.
+            let node_ports = if svc.pointer("/spec/allocateLoadBalancerNodePorts").and_then(Value::as_bool) == Some(false) {
+                let list = svc.pointer("/spec/ports").and_then(Value::as_array);
+                list.into_iter().flatten().filter(|p| p.get("nodePort").and_then(Value::as_i64).is_some_and(|n| n != 0)).count() as i128
+            } else {
+                ports
+            };
             out.insert("services.nodeports".to_string(), Quantity::from_value(node_ports, QuantityFormat::DecimalSI));
             out.insert("services.loadbalancers".to_string(), one());
         }
@@ -274,7 +279,12 @@ fn service_usage(svc: &Value) -> ResourceList {
 fn pvc_usage(pvc: &Value) -> ResourceList {
     let mut out = ResourceList::new();
     out.insert("persistentvolumeclaims".to_string(), one());
-    let class = pvc.pointer("/spec/storageClassName").and_then(Value::as_str).unwrap_or("");
+    // The beta annotation wins over the field, as upstream's `GetPersistentVolumeClaimClass`.
+    let class = pvc
+        .pointer("/metadata/annotations/volume.beta.kubernetes.io~1storage-class")
+        .or_else(|| pvc.pointer("/spec/storageClassName"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if !class.is_empty() {
         out.insert(format!("{class}{STORAGE_CLASS_SUFFIX}persistentvolumeclaims"), one());
     }
@@ -484,6 +494,10 @@ mod tests {
         let u = usage("", "persistentvolumeclaims", &pvc, 0);
         assert_eq!(u["requests.storage"].to_string(), "1Gi");
         assert_eq!(u["fast.storageclass.storage.k8s.io/requests.storage"].to_string(), "1Gi");
+        let lb = json!({"spec": {"type": "LoadBalancer", "allocateLoadBalancerNodePorts": false, "ports": [{"port": 1, "nodePort": 30001}, {"port": 2}]}});
+        assert_eq!(pretty_print(&usage("", "services", &lb, 0)), "count/services=1,services=1,services.loadbalancers=1,services.nodeports=1");
+        let annotated = json!({"metadata": {"annotations": {"volume.beta.kubernetes.io/storage-class": "old"}}, "spec": {"resources": {"requests": {"storage": "1Gi"}}}});
+        assert!(usage("", "persistentvolumeclaims", &annotated, 0).contains_key("old.storageclass.storage.k8s.io/persistentvolumeclaims"));
         assert_eq!(usage("apps", "deployments", &json!({}), 0), list(&[("count/deployments.apps", "1")]));
         assert_eq!(usage("", "configmaps", &json!({}), 0), list(&[("configmaps", "1"), ("count/configmaps", "1")]));
     }

@@ -220,7 +220,8 @@ fn diff_and_cluster_info_match_the_real_kubectl() {
     let changed = write(&dir, "changed.yaml", &changed_text);
     let invalid = write(&dir, "invalid.yaml", &MANIFEST.replace("replicas: 2", "replicas: -2"));
     let (u, c, i) = (unchanged.display().to_string(), changed.display().to_string(), invalid.display().to_string());
-    let cases: Vec<(Vec<&str>, Option<&str>, &[(&str, &str)])> = vec![
+    type Case<'a> = (Vec<&'a str>, Option<&'a str>, &'a [(&'a str, &'a str)]);
+    let cases: Vec<Case> = vec![
         (vec!["-n", "d", "diff", "-f", &u], None, &[]),
         (vec!["-n", "d", "diff", "-f", &c], None, &[]),
         (vec!["-n", "d", "diff", "-f", "-"], Some(changed_text.as_str()), &[]),
@@ -242,8 +243,8 @@ fn diff_and_cluster_info_match_the_real_kubectl() {
     );
     for (full, stdin, env) in &cases {
         let args = full;
-        let real = run(&s, KUBECTL_133, &full, env, *stdin);
-        let ours_run = run(&s, &ours(), &full, env, *stdin);
+        let real = run(&s, KUBECTL_133, full, env, *stdin);
+        let ours_run = run(&s, &ours(), full, env, *stdin);
         let case = format!("{args:?} {env:?}");
         assert_eq!(ours_run.code, real.code, "{case}: exit code\nreal: {}\n{}\nours: {}\n{}", real.out, real.err, ours_run.out, ours_run.err);
         assert_eq!(normalize(&ours_run.out, "\u{0}"), normalize(&real.out, "\u{0}"), "{case}: stdout");

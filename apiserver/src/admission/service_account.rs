@@ -85,7 +85,8 @@ pub fn mount_token(pod: &mut Value, volume_name: &str) {
 
 /// Runs the plugin on a create.
 pub async fn admit(state: &Shared, info: &ResourceInfo, pod: &mut Value) -> ApiResult<()> {
-    if !(info.group.is_empty() && info.plural == "pods") || !pod.get("spec").is_some_and(Value::is_object) {
+    let is_pod = info.group.is_empty() && info.plural == "pods";
+    if !is_pod || !pod.get("spec").is_some_and(Value::is_object) {
         return Ok(());
     }
     if pod.pointer("/metadata/annotations").and_then(|a| a.get(MIRROR_ANNOTATION)).is_some() {

@@ -350,44 +350,6 @@ pub fn crd_status(crd: &Value) -> Value {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn crontab_crd() -> Value {
-        json!({
-            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-            "metadata": {"name": "crontabs.stable.example.com"},
-            "spec": {"group": "stable.example.com", "scope": "Namespaced",
-                "names": {"plural": "crontabs", "singular": "crontab", "kind": "CronTab", "shortNames": ["ct"]},
-                "versions": [{"name": "v1", "served": true, "storage": true,
-                    "schema": {"openAPIV3Schema": {"type": "object", "properties": {"spec": {"type": "object",
-                        "properties": {"cronSpec": {"type": "string"}, "image": {"type": "string"}, "replicas": {"type": "integer", "minimum": 1}}}}}},
-                    "additionalPrinterColumns": [{"name": "Spec", "type": "string", "jsonPath": ".spec.cronSpec"}]}]}
-        })
-    }
-
-    #[test]
-    fn builds_infos_and_validates() {
-        let infos = infos_from_crd(&crontab_crd());
-        assert_eq!(infos.len(), 1);
-        let i = &infos[0];
-        assert_eq!((i.group.as_str(), i.plural.as_str(), i.kind.as_str(), i.namespaced), ("stable.example.com", "crontabs", "CronTab", true));
-        let bad = json!({"spec": {"cronSpec": 5, "replicas": 0}});
-        let errs = i.strategy.validate(&bad);
-        let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
-        assert!(text.iter().any(|t| t.contains("spec.cronSpec in body must be of type string")), "{text:?}");
-        assert!(text.iter().any(|t| t.contains("greater than or equal to 1")), "{text:?}");
-        assert_eq!(i.strategy.cells(&json!({"spec": {"cronSpec": "* * * * */5"}}))[0], json!("* * * * */5"));
-    }
-
-    #[test]
-    fn finds_unknown_fields() {
-        let schema = crontab_crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone();
-        let obj = json!({"apiVersion": "x", "metadata": {}, "spec": {"cronSpec": "x", "extra": 1}, "top": 2});
-        assert_eq!(unknown_fields(&schema, &obj), vec!["spec.extra", "top"]);
-    }
-}
 
 /// The strategy of CustomResourceDefinition objects: accepted names and conditions in status.
 pub struct CrdStrategy;
@@ -442,5 +404,44 @@ impl Strategy for CrdStrategy {
 
     fn cells(&self, obj: &Value) -> Vec<Value> {
         vec![obj.pointer("/metadata/creationTimestamp").cloned().unwrap_or(Value::Null)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn crontab_crd() -> Value {
+        json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "crontabs.stable.example.com"},
+            "spec": {"group": "stable.example.com", "scope": "Namespaced",
+                "names": {"plural": "crontabs", "singular": "crontab", "kind": "CronTab", "shortNames": ["ct"]},
+                "versions": [{"name": "v1", "served": true, "storage": true,
+                    "schema": {"openAPIV3Schema": {"type": "object", "properties": {"spec": {"type": "object",
+                        "properties": {"cronSpec": {"type": "string"}, "image": {"type": "string"}, "replicas": {"type": "integer", "minimum": 1}}}}}},
+                    "additionalPrinterColumns": [{"name": "Spec", "type": "string", "jsonPath": ".spec.cronSpec"}]}]}
+        })
+    }
+
+    #[test]
+    fn builds_infos_and_validates() {
+        let infos = infos_from_crd(&crontab_crd());
+        assert_eq!(infos.len(), 1);
+        let i = &infos[0];
+        assert_eq!((i.group.as_str(), i.plural.as_str(), i.kind.as_str(), i.namespaced), ("stable.example.com", "crontabs", "CronTab", true));
+        let bad = json!({"spec": {"cronSpec": 5, "replicas": 0}});
+        let errs = i.strategy.validate(&bad);
+        let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        assert!(text.iter().any(|t| t.contains("spec.cronSpec in body must be of type string")), "{text:?}");
+        assert!(text.iter().any(|t| t.contains("greater than or equal to 1")), "{text:?}");
+        assert_eq!(i.strategy.cells(&json!({"spec": {"cronSpec": "* * * * */5"}}))[0], json!("* * * * */5"));
+    }
+
+    #[test]
+    fn finds_unknown_fields() {
+        let schema = crontab_crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone();
+        let obj = json!({"apiVersion": "x", "metadata": {}, "spec": {"cronSpec": "x", "extra": 1}, "top": 2});
+        assert_eq!(unknown_fields(&schema, &obj), vec!["spec.extra", "top"]);
     }
 }

@@ -141,6 +141,10 @@ pub enum Command {
     Edit(cmd::edit::Args),
     /// Diff the live version against a would-be applied version.
     Diff(cmd::diff::Args),
+    /// List events.
+    Events(cmd::events::Args),
+    /// Run a proxy to the Kubernetes API server.
+    Proxy(cmd::proxy::Args),
     /// Display cluster information.
     #[command(name = "cluster-info")]
     ClusterInfo(cmd::cluster_info::Args),

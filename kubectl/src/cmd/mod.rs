@@ -15,6 +15,7 @@ pub mod delete;
 pub mod describe;
 pub mod diff;
 pub mod edit;
+pub mod events;
 pub mod exec;
 pub mod explain;
 pub mod expose;
@@ -24,6 +25,7 @@ pub mod logs;
 pub mod node;
 pub mod patch;
 pub mod port_forward;
+pub mod proxy;
 pub mod replace;
 pub mod rollout;
 pub mod run;
@@ -78,6 +80,8 @@ pub async fn dispatch(f: &Factory, command: Command, streams: &mut Streams) -> R
         Command::Replace(a) => replace::run(f, a, streams).await,
         Command::Patch(a) => patch::run(f, a, streams).await,
         Command::Edit(a) => edit::run(f, a, streams).await,
+        Command::Events(a) => events::run(f, a, streams).await,
+        Command::Proxy(a) => proxy::run(f, a, streams).await,
         Command::Diff(a) => diff::run(f, a, streams).await,
         Command::ClusterInfo(a) => cluster_info::run(f, a, streams).await,
         Command::Describe(a) => describe::run(f, a, streams).await,

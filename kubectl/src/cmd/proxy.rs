@@ -1,0 +1,301 @@
+//! `kubectl proxy`: an HTTP server on a local address (or Unix socket) that forwards requests
+//! under `--api-prefix` to the API server with the kubeconfig's credentials and TLS, streams
+//! the replies (watches stay chunked), and serves `--www` files under `--www-prefix`. The
+//! default filter, as upstream's, answers `403 Forbidden` to exec/attach paths and to hosts
+//! other than localhost.
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{header, HeaderMap, Request, Response, StatusCode};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use regex::Regex;
+
+use crate::errors::CmdError;
+use crate::factory::Factory;
+use crate::util::Streams;
+
+const DEFAULT_ACCEPT_HOSTS: &str = r"^localhost$,^127\.0\.0\.1$,^\[::1\]$";
+const DEFAULT_REJECT_PATHS: &str = r"^/api/.*/pods/.*/exec,^/api/.*/pods/.*/attach";
+
+/// Flags of `kubectl proxy`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The port on which to run the proxy. Set to 0 to pick a random port.
+    #[arg(short = 'p', long, default_value_t = 8001)]
+    pub port: u16,
+    /// The IP address on which to serve on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub address: String,
+    /// Regular expression for hosts that the proxy should accept.
+    #[arg(long, default_value = DEFAULT_ACCEPT_HOSTS)]
+    pub accept_hosts: String,
+    /// Regular expression for paths that the proxy should accept.
+    #[arg(long, default_value = "^.*")]
+    pub accept_paths: String,
+    /// Regular expression for paths that the proxy should reject.
+    #[arg(long, default_value = DEFAULT_REJECT_PATHS)]
+    pub reject_paths: String,
+    /// Regular expression for HTTP methods that the proxy should reject.
+    #[arg(long, default_value = "^$")]
+    pub reject_methods: String,
+    /// Prefix to serve the proxied API under.
+    #[arg(long, default_value = "/")]
+    pub api_prefix: String,
+    /// Also serve static files from the given directory under the specified prefix.
+    #[arg(short = 'w', long)]
+    pub www: Option<PathBuf>,
+    /// Prefix to serve static files under, if static file directory is specified.
+    #[arg(short = 'P', long, default_value = "/static/")]
+    pub www_prefix: String,
+    /// If true, disable request filtering in the proxy. This is dangerous.
+    #[arg(long)]
+    pub disable_filter: bool,
+    /// Unix socket on which to run the proxy.
+    #[arg(short = 'u', long)]
+    pub unix_socket: Option<PathBuf>,
+    /// keepalive specifies the keep-alive period for an active network connection.
+    #[arg(long, default_value = "0")]
+    pub keepalive: String,
+    /// If true, enables automatic path appending of the kube context server path to each request.
+    #[arg(long)]
+    pub append_server_path: bool,
+}
+
+/// Upstream's `FilterServer` rules.
+pub struct Filter {
+    accept_paths: Vec<Regex>,
+    reject_paths: Vec<Regex>,
+    accept_hosts: Vec<Regex>,
+    reject_methods: Vec<Regex>,
+}
+
+fn regexps(list: &str) -> Result<Vec<Regex>, CmdError> {
+    if list.is_empty() {
+        return Ok(Vec::new());
+    }
+    list.split(',').map(|r| Regex::new(r).map_err(|e| CmdError::Message(e.to_string()))).collect()
+}
+
+fn matches(s: &str, res: &[Regex]) -> bool {
+    res.iter().any(|r| r.is_match(s))
+}
+
+impl Filter {
+    /// Builds the filter from the comma-separated regular expressions.
+    pub fn new(accept_paths: &str, reject_paths: &str, accept_hosts: &str, reject_methods: &str) -> Result<Self, CmdError> {
+        Ok(Filter {
+            accept_paths: regexps(accept_paths)?,
+            reject_paths: regexps(reject_paths)?,
+            accept_hosts: regexps(accept_hosts)?,
+            reject_methods: regexps(reject_methods)?,
+        })
+    }
+
+    /// Whether a request passes: not a rejected path or method, an accepted path and host.
+    pub fn accept(&self, method: &str, path: &str, host: &str) -> bool {
+        if matches(path, &self.reject_paths) || matches(method, &self.reject_methods) {
+            return false;
+        }
+        matches(path, &self.accept_paths) && matches(host, &self.accept_hosts)
+    }
+}
+
+/// The host of a `Host` header without its port (Go's `net.SplitHostPort`, else as is).
+pub fn host_only(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        if let Some((h, port)) = rest.split_once("]:") {
+            if !port.contains(':') {
+                return h;
+            }
+        }
+        return host;
+    }
+    match host.rsplit_once(':') {
+        Some((h, _)) if !h.contains(':') => h,
+        _ => host,
+    }
+}
+
+struct State {
+    client: kube::Client,
+    filter: Option<Filter>,
+    api_prefix: String,
+    www: Option<(PathBuf, String)>,
+    server_path: String,
+}
+
+type ProxyBody = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
+
+fn text(status: StatusCode, body: &str) -> Response<ProxyBody> {
+    let mut res = Response::new(Full::new(Bytes::from(body.to_string())).map_err(|e| match e {}).boxed_unsync());
+    *res.status_mut() = status;
+    res.headers_mut().insert(header::CONTENT_TYPE, "text/plain; charset=utf-8".parse().expect("static header"));
+    res.headers_mut().insert("x-content-type-options", "nosniff".parse().expect("static header"));
+    res
+}
+
+/// `kubectl proxy`.
+pub async fn run(f: &Factory, a: Args, streams: &mut Streams) -> Result<(), CmdError> {
+    let filter = if a.disable_filter {
+        streams.eprintln("W proxy.go] Request filter disabled, your proxy is vulnerable to XSRF attacks, please be cautious");
+        None
+    } else {
+        Some(Filter::new(&a.accept_paths, &a.reject_paths, &a.accept_hosts, &a.reject_methods)?)
+    };
+    let server_path = if a.append_server_path {
+        let server = f.effective()?.server();
+        server.split_once("://").and_then(|(_, rest)| rest.split_once('/')).map(|(_, p)| format!("/{}", p.trim_end_matches('/'))).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let client = f.client().await?.kube().clone();
+    let mut api_prefix = a.api_prefix.clone();
+    if !api_prefix.ends_with('/') {
+        api_prefix.push('/');
+    }
+    let mut www_prefix = a.www_prefix.clone();
+    if !www_prefix.ends_with('/') {
+        www_prefix.push('/');
+    }
+    let state = Arc::new(State { client, filter, api_prefix, www: a.www.clone().map(|d| (d, www_prefix)), server_path });
+
+    if let Some(socket) = &a.unix_socket {
+        let listener = tokio::net::UnixListener::bind(socket).map_err(|e| CmdError::Message(e.to_string()))?;
+        streams.println(&format!("Starting to serve on {}", socket.display()));
+        streams.flush()?;
+        loop {
+            let (stream, _) = listener.accept().await.map_err(|e| CmdError::Message(e.to_string()))?;
+            serve(TokioIo::new(stream), state.clone());
+        }
+    }
+    let listener = tokio::net::TcpListener::bind((a.address.as_str(), a.port)).await.map_err(|e| CmdError::Message(format!("listen tcp {}:{}: {e}", a.address, a.port)))?;
+    let local = listener.local_addr().map_err(|e| CmdError::Message(e.to_string()))?;
+    streams.println(&format!("Starting to serve on {local}"));
+    streams.flush()?;
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        serve(TokioIo::new(stream), state.clone());
+    }
+}
+
+fn serve<I>(io: I, state: Arc<State>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        let service = hyper::service::service_fn(move |req| {
+            let state = state.clone();
+            async move { Ok::<_, Infallible>(handle(&state, req).await) }
+        });
+        let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).with_upgrades().await;
+    });
+}
+
+async fn handle(state: &State, req: Request<Incoming>) -> Response<ProxyBody> {
+    let path = req.uri().path().to_string();
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("").to_string();
+    if let Some(filter) = &state.filter {
+        if !filter.accept(req.method().as_str(), &path, host_only(&host)) {
+            return text(StatusCode::FORBIDDEN, "Forbidden\n");
+        }
+    }
+    if let Some((dir, prefix)) = &state.www {
+        if let Some(rest) = path.strip_prefix(prefix.as_str()) {
+            return static_file(dir, rest).await;
+        }
+    }
+    // The API prefix without its trailing slash is stripped, as upstream's http.StripPrefix.
+    let strip = &state.api_prefix[..state.api_prefix.len() - 1];
+    let Some(rest) = path.strip_prefix(strip).filter(|r| r.starts_with('/') || r.is_empty()) else {
+        return text(StatusCode::NOT_FOUND, "404 page not found\n");
+    };
+    if req.headers().get(header::UPGRADE).is_some() {
+        return text(StatusCode::BAD_REQUEST, "upgrade requests are not supported by this proxy\n");
+    }
+    let query = req.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+    let target = format!("{}{}{query}", state.server_path, if rest.is_empty() { "/" } else { rest });
+    let (parts, body) = req.into_parts();
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return text(StatusCode::BAD_GATEWAY, &format!("reading the request: {e}\n")),
+    };
+    let mut out = Request::builder().method(parts.method).uri(target);
+    for (name, value) in forwarded_headers(&parts.headers) {
+        out = out.header(name, value);
+    }
+    let out = match out.body(kube::client::Body::from(body.to_vec())) {
+        Ok(r) => r,
+        Err(e) => return text(StatusCode::BAD_REQUEST, &format!("{e}\n")),
+    };
+    match state.client.send(out).await {
+        Ok(res) => {
+            let (parts, body) = res.into_parts();
+            let mut res = Response::from_parts(parts, body.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>).boxed_unsync());
+            for h in HOP_BY_HOP {
+                res.headers_mut().remove(*h);
+            }
+            res
+        }
+        Err(e) => text(StatusCode::BAD_GATEWAY, &format!("{e}\n")),
+    }
+}
+
+const HOP_BY_HOP: &[&str] = &["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"];
+
+/// The client's headers minus hop-by-hop ones, `Host` and credentials (the proxy adds its own).
+fn forwarded_headers(headers: &HeaderMap) -> impl Iterator<Item = (&header::HeaderName, &header::HeaderValue)> {
+    headers.iter().filter(|(name, _)| {
+        let n = name.as_str();
+        !HOP_BY_HOP.contains(&n) && n != "host" && n != "authorization" && n != "content-length"
+    })
+}
+
+async fn static_file(dir: &std::path::Path, rest: &str) -> Response<ProxyBody> {
+    if rest.split('/').any(|seg| seg == "..") {
+        return text(StatusCode::BAD_REQUEST, "invalid URL path\n");
+    }
+    let mut path = dir.join(rest);
+    if path.is_dir() {
+        path = path.join("index.html");
+    }
+    match tokio::fs::read(&path).await {
+        Ok(data) => {
+            let mut res = Response::new(Full::new(Bytes::from(data)).map_err(|e| match e {}).boxed_unsync());
+            let ct = match path.extension().and_then(|e| e.to_str()) {
+                Some("html") | Some("htm") => "text/html; charset=utf-8",
+                Some("css") => "text/css; charset=utf-8",
+                Some("js") => "text/javascript; charset=utf-8",
+                Some("json") => "application/json",
+                Some("txt") => "text/plain; charset=utf-8",
+                _ => "application/octet-stream",
+            };
+            res.headers_mut().insert(header::CONTENT_TYPE, ct.parse().expect("static header"));
+            res
+        }
+        Err(_) => text(StatusCode::NOT_FOUND, "404 page not found\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_filter() {
+        let f = Filter::new("^.*", DEFAULT_REJECT_PATHS, DEFAULT_ACCEPT_HOSTS, "^$").unwrap();
+        assert!(f.accept("GET", "/api/v1/namespaces/default/pods", "127.0.0.1"));
+        assert!(f.accept("GET", "/version", "localhost"));
+        assert!(!f.accept("POST", "/api/v1/namespaces/default/pods/x/exec", "127.0.0.1"));
+        assert!(!f.accept("GET", "/api/v1/namespaces/default/pods/x/attach", "localhost"));
+        assert!(!f.accept("GET", "/version", "evil.com"));
+        assert_eq!(host_only("127.0.0.1:8001"), "127.0.0.1");
+        assert_eq!(host_only("[::1]:8001"), "::1");
+        assert_eq!(host_only("localhost"), "localhost");
+    }
+}

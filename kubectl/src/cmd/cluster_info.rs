@@ -13,12 +13,26 @@ use crate::util::Streams;
 
 /// Flags of `kubectl cluster-info`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// `dump`.
+    #[command(subcommand)]
+    pub command: Option<Sub>,
+}
+
+/// Subcommands of `kubectl cluster-info`.
+#[derive(clap::Subcommand, Debug)]
+pub enum Sub {
+    /// Dump relevant information for debugging and diagnosis.
+    Dump(super::cluster_info_dump::Args),
+}
 
 const FOOTER: &str = "\nTo further debug and diagnose cluster problems, use 'kubectl cluster-info dump'.\n";
 
 /// `kubectl cluster-info`.
-pub async fn run(f: &Factory, _a: Args, streams: &mut Streams) -> Result<(), CmdError> {
+pub async fn run(f: &Factory, a: Args, streams: &mut Streams) -> Result<(), CmdError> {
+    if let Some(Sub::Dump(d)) = a.command {
+        return super::cluster_info_dump::run(f, d, streams).await;
+    }
     let namespace = f.flags.namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "kube-system".into());
     let host = f.effective()?.server();
     let client = f.client().await?;

@@ -360,6 +360,11 @@ const EVENT: &[(&str, Omit)] = &[
     ("reportingInstance", Omit::NeverString),
 ];
 
+/// Object metadata as Go encodes the typed `ObjectMeta` (no managed fields).
+pub fn typed_object_meta(meta: &Value) -> Value {
+    ordered(meta, OBJECT_META)
+}
+
 /// An event as Go encodes the typed `corev1.Event` (kind `Event`, apiVersion `v1`, no
 /// managed fields).
 pub fn typed_event(e: &Value) -> Value {

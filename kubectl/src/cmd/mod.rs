@@ -5,6 +5,7 @@ pub mod api_resources;
 pub mod apply;
 pub mod auth;
 pub mod cluster_info;
+pub mod cluster_info_dump;
 pub mod common;
 pub mod completion;
 pub mod config;

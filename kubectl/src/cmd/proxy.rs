@@ -193,7 +193,7 @@ where
             let state = state.clone();
             async move { Ok::<_, Infallible>(handle(&state, req).await) }
         });
-        let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).with_upgrades().await;
+        let _ = hyper::server::conn::http1::Builder::new().title_case_headers(true).serve_connection(io, service).with_upgrades().await;
     });
 }
 

@@ -242,7 +242,7 @@ mod tests {
             "items": [{"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "p", "managedFields": []}}]});
         assert_eq!(
             typed_list(&list, "PodList", "v1"),
-            json!({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "5"}, "items": [{"metadata": {"name": "p"}}]})
+            json!({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "5"}, "items": [{"metadata": {"name": "p", "creationTimestamp": null}}]})
         );
     }
 }

@@ -235,3 +235,40 @@ fn cluster_info_dump_matches_kubectl_133() {
         assert_eq!(skeleton(&a), skeleton(&b), "{f}");
     }
 }
+
+/// With `--disable-filter`, exec (an upgraded stream) passes through our proxy, for the
+/// WebSocket (1.33) and SPDY (1.27) clients alike. Needs a real node.
+#[test]
+fn proxy_passes_upgrades_without_the_filter() {
+    use rkube_integration_tests::kubelet::{node_available, wait_for, KubeletNode};
+    if !node_available() {
+        return;
+    }
+    let api = Apiserver::start();
+    let node = KubeletNode::start(&api, "proxy-node");
+    wait_for(Duration::from_secs(30), "node registered", || api.try_get_json(&["get", "node", "proxy-node"]));
+    api.apply_yaml(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: shell}\nspec:\n  nodeName: proxy-node\n  terminationGracePeriodSeconds: 1\n  containers:\n  - name: sh\n    image: busybox:1.35\n    command: [sleep, '3600']\n",
+    );
+    api.wait_pod("shell", Duration::from_secs(60), "running", |p| p["status"]["phase"] == "Running");
+
+    let port = free_port();
+    let mut child = Command::new(ours())
+        .arg("--kubeconfig")
+        .arg(api.kubeconfig())
+        .args(["proxy", "--disable-filter", "--port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start proxy");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("banner");
+    let proxy = Proxy { child, addr: format!("127.0.0.1:{port}") };
+    let server = format!("http://{}", proxy.addr);
+    for kubectl in [KUBECTL_133, rkube_integration_tests::KUBECTL_127] {
+        let out = api.kubectl_with(kubectl, &["-s", &server, "exec", "-i", "shell", "--", "sh", "-c", "cat; echo done"], Some("piped\n"));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "piped\ndone\n", "{kubectl}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    drop(proxy);
+    drop(node);
+}

@@ -197,7 +197,7 @@ where
     });
 }
 
-async fn handle(state: &State, req: Request<Incoming>) -> Response<ProxyBody> {
+async fn handle(state: &State, mut req: Request<Incoming>) -> Response<ProxyBody> {
     let path = req.uri().path().to_string();
     let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("").to_string();
     if let Some(filter) = &state.filter {
@@ -215,18 +215,17 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<ProxyBody> {
     let Some(rest) = path.strip_prefix(strip).filter(|r| r.starts_with('/') || r.is_empty()) else {
         return text(StatusCode::NOT_FOUND, "404 page not found\n");
     };
-    if req.headers().get(header::UPGRADE).is_some() {
-        return text(StatusCode::BAD_REQUEST, "upgrade requests are not supported by this proxy\n");
-    }
     let query = req.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
     let target = format!("{}{}{query}", state.server_path, if rest.is_empty() { "/" } else { rest });
+    let upgrade = req.headers().contains_key(header::UPGRADE);
+    let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
     let (parts, body) = req.into_parts();
     let body = match body.collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => return text(StatusCode::BAD_GATEWAY, &format!("reading the request: {e}\n")),
     };
     let mut out = Request::builder().method(parts.method).uri(target);
-    for (name, value) in forwarded_headers(&parts.headers) {
+    for (name, value) in forwarded_headers(&parts.headers, upgrade) {
         out = out.header(name, value);
     }
     let out = match out.body(kube::client::Body::from(body.to_vec())) {
@@ -234,6 +233,20 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<ProxyBody> {
         Err(e) => return text(StatusCode::BAD_REQUEST, &format!("{e}\n")),
     };
     match state.client.send(out).await {
+        Ok(mut res) if res.status() == StatusCode::SWITCHING_PROTOCOLS && client_upgrade.is_some() => {
+            // A stream (exec, attach, port-forward) the filter let through: splice the two
+            // upgraded connections once the client has its 101.
+            let server_upgrade = hyper::upgrade::on(&mut res);
+            let client_upgrade = client_upgrade.expect("checked above");
+            tokio::spawn(async move {
+                let (Ok(server), Ok(client)) = (server_upgrade.await, client_upgrade.await) else { return };
+                let _ = tokio::io::copy_bidirectional(&mut TokioIo::new(server), &mut TokioIo::new(client)).await;
+            });
+            let mut out = Response::new(Full::new(Bytes::new()).map_err(|e| match e {}).boxed_unsync());
+            *out.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+            *out.headers_mut() = res.headers().clone();
+            out
+        }
         Ok(res) => {
             let (parts, body) = res.into_parts();
             let mut res = Response::from_parts(parts, body.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>).boxed_unsync());
@@ -249,9 +262,13 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<ProxyBody> {
 const HOP_BY_HOP: &[&str] = &["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"];
 
 /// The client's headers minus hop-by-hop ones, `Host` and credentials (the proxy adds its own).
-fn forwarded_headers(headers: &HeaderMap) -> impl Iterator<Item = (&header::HeaderName, &header::HeaderValue)> {
-    headers.iter().filter(|(name, _)| {
+/// An upgrade keeps its `Connection` and `Upgrade` headers.
+fn forwarded_headers(headers: &HeaderMap, upgrade: bool) -> impl Iterator<Item = (&header::HeaderName, &header::HeaderValue)> {
+    headers.iter().filter(move |(name, _)| {
         let n = name.as_str();
+        if upgrade && (n == "connection" || n == "upgrade") {
+            return true;
+        }
         !HOP_BY_HOP.contains(&n) && n != "host" && n != "authorization" && n != "content-length"
     })
 }

@@ -137,6 +137,32 @@ fn text(status: StatusCode, body: &str) -> Response<ProxyBody> {
     *res.status_mut() = status;
     res.headers_mut().insert(header::CONTENT_TYPE, "text/plain; charset=utf-8".parse().expect("static header"));
     res.headers_mut().insert("x-content-type-options", "nosniff".parse().expect("static header"));
+    date_and_length(&mut res, body.len());
+    res
+}
+
+/// Go's server adds `Date` then `Content-Length` after the handler's headers.
+fn date_and_length(res: &mut Response<ProxyBody>, len: usize) {
+    let now = k8s_openapi::jiff::Timestamp::now().strftime("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    if let Ok(v) = now.parse() {
+        res.headers_mut().insert(header::DATE, v);
+    }
+    res.headers_mut().insert(header::CONTENT_LENGTH, len.into());
+}
+
+/// Go's `http.Redirect` with 301 (the HTML body only for GET and HEAD).
+fn moved(location: &str, method: &http::Method) -> Response<ProxyBody> {
+    let body = if method == http::Method::GET || method == http::Method::HEAD { format!("<a href=\"{location}\">Moved Permanently</a>.\n\n") } else { String::new() };
+    let len = body.len();
+    let mut res = Response::new(Full::new(Bytes::from(body)).map_err(|e| match e {}).boxed_unsync());
+    *res.status_mut() = StatusCode::MOVED_PERMANENTLY;
+    if method == http::Method::GET || method == http::Method::HEAD {
+        res.headers_mut().insert(header::CONTENT_TYPE, "text/html; charset=utf-8".parse().expect("static header"));
+    }
+    if let Ok(v) = location.parse() {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    date_and_length(&mut res, len);
     res
 }
 
@@ -199,24 +225,35 @@ where
 
 async fn handle(state: &State, mut req: Request<Incoming>) -> Response<ProxyBody> {
     let path = req.uri().path().to_string();
+    // Go's ServeMux: the longest matching prefix wins; `/p` redirects to a pattern `/p/`.
+    let slashed = format!("{path}/");
+    if slashed == state.api_prefix || state.www.as_ref().is_some_and(|(_, prefix)| *prefix == slashed) {
+        let query = req.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+        return moved(&format!("{slashed}{query}"), req.method());
+    }
+    let www_match = state.www.as_ref().filter(|(_, prefix)| path.starts_with(prefix.as_str()));
+    let api_match = path.starts_with(state.api_prefix.as_str());
+    if let Some((dir, prefix)) = www_match.filter(|(_, prefix)| !api_match || prefix.len() > state.api_prefix.len()) {
+        return static_file(dir, &path[prefix.len()..]).await;
+    }
+    if !api_match {
+        return text(StatusCode::NOT_FOUND, "404 page not found\n");
+    }
+    // Upstream strips the prefix (keeping a leading slash) unless it starts with `/api`.
+    let rest = if state.api_prefix.starts_with("/api") {
+        path.clone()
+    } else {
+        let p = &path[state.api_prefix.len()..];
+        format!("/{p}")
+    };
     let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("").to_string();
     if let Some(filter) = &state.filter {
-        if !filter.accept(req.method().as_str(), &path, host_only(&host)) {
+        if !filter.accept(req.method().as_str(), &rest, host_only(&host)) {
             return text(StatusCode::FORBIDDEN, "Forbidden\n");
         }
     }
-    if let Some((dir, prefix)) = &state.www {
-        if let Some(rest) = path.strip_prefix(prefix.as_str()) {
-            return static_file(dir, rest).await;
-        }
-    }
-    // The API prefix without its trailing slash is stripped, as upstream's http.StripPrefix.
-    let strip = &state.api_prefix[..state.api_prefix.len() - 1];
-    let Some(rest) = path.strip_prefix(strip).filter(|r| r.starts_with('/') || r.is_empty()) else {
-        return text(StatusCode::NOT_FOUND, "404 page not found\n");
-    };
     let query = req.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
-    let target = format!("{}{}{query}", state.server_path, if rest.is_empty() { "/" } else { rest });
+    let target = format!("{}{rest}{query}", state.server_path);
     let upgrade = req.headers().contains_key(header::UPGRADE);
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
     let (parts, body) = req.into_parts();
@@ -248,12 +285,18 @@ async fn handle(state: &State, mut req: Request<Incoming>) -> Response<ProxyBody
             out
         }
         Ok(res) => {
-            let (parts, body) = res.into_parts();
-            let mut res = Response::from_parts(parts, body.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>).boxed_unsync());
-            for h in HOP_BY_HOP {
-                res.headers_mut().remove(*h);
+            let (mut parts, body) = res.into_parts();
+            // Go writes a handler's headers sorted by name.
+            let mut names: Vec<header::HeaderName> = parts.headers.keys().filter(|n| !HOP_BY_HOP.contains(&n.as_str())).cloned().collect();
+            names.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+            let mut sorted = HeaderMap::new();
+            for name in names {
+                for value in parts.headers.get_all(&name) {
+                    sorted.append(name.clone(), value.clone());
+                }
             }
-            res
+            parts.headers = sorted;
+            Response::from_parts(parts, body.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>).boxed_unsync())
         }
         Err(e) => text(StatusCode::BAD_GATEWAY, &format!("{e}\n")),
     }
@@ -283,7 +326,12 @@ async fn static_file(dir: &std::path::Path, rest: &str) -> Response<ProxyBody> {
     }
     match tokio::fs::read(&path).await {
         Ok(data) => {
+            let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+            let len = data.len();
             let mut res = Response::new(Full::new(Bytes::from(data)).map_err(|e| match e {}).boxed_unsync());
+            // Go's FileServer headers, written sorted by name.
+            res.headers_mut().insert(header::ACCEPT_RANGES, "bytes".parse().expect("static header"));
+            res.headers_mut().insert(header::CONTENT_LENGTH, len.into());
             let ct = match path.extension().and_then(|e| e.to_str()) {
                 Some("html") | Some("htm") => "text/html; charset=utf-8",
                 Some("css") => "text/css; charset=utf-8",
@@ -293,6 +341,10 @@ async fn static_file(dir: &std::path::Path, rest: &str) -> Response<ProxyBody> {
                 _ => "application/octet-stream",
             };
             res.headers_mut().insert(header::CONTENT_TYPE, ct.parse().expect("static header"));
+            let modified = modified.and_then(|m| k8s_openapi::jiff::Timestamp::try_from(m).ok());
+            if let Some(Ok(v)) = modified.map(|t| t.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string().parse()) {
+                res.headers_mut().insert(header::LAST_MODIFIED, v);
+            }
             res
         }
         Err(_) => text(StatusCode::NOT_FOUND, "404 page not found\n"),

@@ -124,12 +124,13 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
-fn start_proxy(s: &Apiserver, kubectl: &str) -> Proxy {
+fn start_proxy(s: &Apiserver, kubectl: &str, extra: &[&str]) -> Proxy {
     let port = free_port();
     let mut child = Command::new(kubectl)
         .arg("--kubeconfig")
         .arg(s.kubeconfig())
         .args(["proxy", "--port", &port.to_string()])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -141,25 +142,31 @@ fn start_proxy(s: &Apiserver, kubectl: &str) -> Proxy {
     proxy
 }
 
-/// (status code, body) of a request through the proxy.
+/// (status code, headers and body) of a request through the proxy, the Date header masked.
 fn curl(p: &Proxy, extra: &[&str], path: &str) -> (String, String) {
     let out = Command::new("curl")
-        .args(["-sS", "--max-time", "10", "-w", "\n%{http_code}"])
+        .args(["-sS", "-i", "--max-time", "10", "-w", "\n%{http_code}"])
         .args(extra)
         .arg(format!("http://{}{path}", p.addr))
         .output()
         .expect("curl");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let (body, code) = text.rsplit_once('\n').unwrap_or(("", ""));
-    (code.to_string(), body.to_string())
+    let body: Vec<&str> = body.split("\r\n").map(|l| if l.starts_with("Date: ") { "Date: <DATE>" } else { l }).collect();
+    (code.to_string(), body.join("\r\n"))
 }
 
 #[test]
 fn proxy_matches_kubectl_133() {
     let s = Apiserver::start();
     s.kubectl(&["run", "p1", "--image=nginx"]);
-    let upstream = start_proxy(&s, KUBECTL_133);
-    let mine = start_proxy(&s, &ours());
+    let www = s.dir.path().join("www");
+    std::fs::create_dir_all(&www).expect("www dir");
+    std::fs::write(www.join("a.txt"), "hello\n").expect("www file");
+    std::fs::write(www.join("index.html"), "<p>x</p>\n").expect("www index");
+    let www = www.display().to_string();
+    let upstream = start_proxy(&s, KUBECTL_133, &["--www", &www]);
+    let mine = start_proxy(&s, &ours(), &["--www", &www]);
 
     let requests: &[(&[&str], &str)] = &[
         (&[], "/version"),
@@ -171,15 +178,23 @@ fn proxy_matches_kubectl_133() {
         (&["-X", "POST"], "/api/v1/namespaces/default/pods/p1/attach"),
         (&["-H", "Host: evil.example"], "/version"),
         (&["-H", "Host: localhost:1234"], "/version"),
+        (&[], "/static"),
+        (&["-X", "POST"], "/static?a=b"),
+        (&[], "/static/a.txt"),
+        (&[], "/static/"),
+        (&[], "/static/missing"),
     ];
     for (extra, path) in requests {
         let a = curl(&upstream, extra, path);
         let b = curl(&mine, extra, path);
         assert_eq!(a, b, "{extra:?} {path}");
     }
-    assert_eq!(curl(&mine, &[], "/api/v1/namespaces/default/pods/p1/exec"), ("403".to_string(), "Forbidden\n".to_string()));
+    let (code, forbidden) = curl(&mine, &[], "/api/v1/namespaces/default/pods/p1/exec");
+    assert_eq!(code, "403");
+    assert!(forbidden.ends_with("\r\n\r\nForbidden\n"), "{forbidden}");
     let (code, body) = curl(&mine, &["-X", "POST", "-H", "Content-Type: application/json", "-d", r#"{"metadata":{"name":"via-proxy"}}"#], "/api/v1/namespaces/default/configmaps");
     assert_eq!(code, "201", "{body}");
+    assert!(s.get_raw("/api/v1/namespaces/default/configmaps/via-proxy").is_some());
 
     // A watch through the proxy streams the events as they happen.
     let watcher = Command::new("curl")

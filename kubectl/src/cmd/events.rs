@@ -39,7 +39,12 @@ pub struct Args {
     /// Template string for jsonpath output.
     #[arg(long)]
     pub template: Option<String>,
+    /// Arguments upstream accepts and ignores.
+    #[arg(hide = true)]
+    pub ignored: Vec<String>,
 }
+
+const ALLOWED_FORMATS: &str = "go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,yaml";
 
 /// `kubectl events`.
 pub async fn run(f: &Factory, a: Args, streams: &mut Streams) -> Result<(), CmdError> {
@@ -48,15 +53,21 @@ pub async fn run(f: &Factory, a: Args, streams: &mut Streams) -> Result<(), CmdE
             return Err(CmdError::Message("valid --types are Normal or Warning".into()));
         }
     }
-    let format = OutputFormat::parse(&a.output, a.template.as_deref()).map_err(|e| CmdError::Message(e.to_string()))?;
+    let no_printer = || CmdError::Message(format!("unable to match a printer suitable for the output format {:?}, allowed formats are: {ALLOWED_FORMATS}", a.output));
+    let format = match OutputFormat::parse(&a.output, a.template.as_deref()) {
+        Ok(OutputFormat::Table { wide: true } | OutputFormat::CustomColumns(_)) | Err(crate::printers::PrintError::Unknown(_)) => return Err(no_printer()),
+        Ok(f) => f,
+        Err(e) => return Err(CmdError::Message(e.to_string())),
+    };
     let (namespace, _) = f.namespace()?;
     let client = f.client().await?;
     let mut field_selector = None;
-    if let Some(spec) = &a.for_object {
+    if let Some(spec) = a.for_object.as_ref().filter(|s| !s.ends_with('/')) {
         let (resource, name) = match spec.split_once('/') {
             Some((_, n)) if n.contains('/') => {
                 return Err(CmdError::Message("arguments in resource/name form may not have more than one slash".into()))
             }
+            Some(("", _)) => return Err(CmdError::Message("a resource must be present, got: /, Resource=".into())),
             Some((r, n)) => (r, n),
             _ => return Err(CmdError::Message("--for must be in resource/name form".to_string())),
         };

@@ -81,6 +81,11 @@ fn events_match_kubectl_133() {
         &["events", "-n", "kube-system"],
         &["events", "-n", "empty", "-o", "json"],
         &["events", "-n", ns, "--types=Bogus"],
+        &["events", "-n", ns, "-o", "wide"],
+        &["events", "-n", ns, "-o", "custom-columns=R:.reason"],
+        &["events", "-n", ns, "--for", "pod/a/b"],
+        &["events", "-n", ns, "--for", "pod/"],
+        &["events", "-n", ns, "ignored-argument"],
     ];
     let mut failures = Vec::new();
     for args in cases {
@@ -239,6 +244,16 @@ fn cluster_info_dump_matches_kubectl_133() {
         let names = |d: &str| d.lines().filter(|l| l.starts_with("                \"name\"")).map(str::to_string).collect::<Vec<_>>();
         assert_eq!(names(&ao), names(&bo), "{args:?}");
     }
+    for args in [&["cluster-info", "dump", "-o", "name"][..], &["cluster-info", "dump", "-o", "wide"], &["cluster-info", "dump", "-o", "jsonpath={.kind}"]] {
+        assert_eq!(run(&s, KUBECTL_133, args), run(&s, &ours(), args), "{args:?}");
+    }
+    // YAML sorts keys, so with nothing changing in between the files are byte for byte alike.
+    let (a_dir, b_dir) = (s.dir.path().join("yaml-a"), s.dir.path().join("yaml-b"));
+    run(&s, KUBECTL_133, &["cluster-info", "dump", "-o", "yaml", "--output-directory", &a_dir.display().to_string()]);
+    run(&s, &ours(), &["cluster-info", "dump", "-o", "yaml", "--output-directory", &b_dir.display().to_string()]);
+    let diff = Command::new("diff").arg("-r").arg(&a_dir).arg(&b_dir).output().expect("diff");
+    assert!(diff.status.success(), "{}", String::from_utf8_lossy(&diff.stdout));
+
     let (a_dir, b_dir) = (s.dir.path().join("dump-a"), s.dir.path().join("dump-b"));
     let (ao, _, _) = run(&s, KUBECTL_133, &["cluster-info", "dump", "--output-directory", &a_dir.display().to_string()]);
     let (bo, _, _) = run(&s, &ours(), &["cluster-info", "dump", "--output-directory", &b_dir.display().to_string()]);

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use crate::client::{ApiClient, Req};
 use crate::errors::CmdError;
 use crate::factory::Factory;
-use crate::printers::{json, yaml};
+use crate::printers::{GenericPrinter, OutputFormat, PrintError};
 use crate::util::Streams;
 
 /// Flags of `kubectl cluster-info dump`.
@@ -39,12 +39,13 @@ pub struct Args {
     pub allow_missing_template_keys: bool,
 }
 
-/// Where the documents go: stdout, or files under a directory.
+/// Where the documents go: stdout, or files under a directory. One printer serves all, so
+/// YAML's `---` separators continue across files as upstream's.
 struct Sink<'a> {
     dir: Option<PathBuf>,
     streams: &'a mut Streams,
-    yaml: bool,
-    documents: usize,
+    printer: GenericPrinter,
+    ext: &'static str,
 }
 
 impl Sink<'_> {
@@ -62,17 +63,20 @@ impl Sink<'_> {
     }
 
     fn print_list(&mut self, list: &Value, name: &str) -> Result<(), CmdError> {
-        let (text, ext) = if self.yaml {
-            let sep = if self.documents > 0 && self.dir.is_none() { "---\n" } else { "" };
-            (format!("{sep}{}", yaml::to_yaml(list)), ".yaml")
-        } else {
-            (json::to_pretty_ordered(list), ".json")
-        };
-        self.documents += 1;
-        self.writer(name, ext)?.write_all(text.as_bytes())?;
+        if matches!(self.printer.format, OutputFormat::Name) {
+            // Go names the typed list by its package (core/v1 and apps/v1 are both `v1`).
+            let kind = list.get("kind").and_then(Value::as_str).unwrap_or("");
+            return Err(CmdError::Message(format!("list types are not supported by name printing: *v1.{kind}")));
+        }
+        let mut text = Vec::new();
+        self.printer.print(list, &mut text).map_err(|e| CmdError::Message(e.to_string()))?;
+        let ext = self.ext;
+        self.writer(name, ext)?.write_all(&text)?;
         Ok(())
     }
 }
+
+const ALLOWED_FORMATS: &str = "go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,yaml";
 
 /// The list as Go prints the typed list: kind, apiVersion, metadata, items without their own
 /// kind and apiVersion, no managed fields.
@@ -133,15 +137,23 @@ fn file_name(resource: &str) -> &str {
 
 /// `kubectl cluster-info dump`.
 pub async fn run(f: &Factory, a: Args, streams: &mut Streams) -> Result<(), CmdError> {
-    let yaml = match a.output.as_str() {
-        "json" | "" => false,
-        "yaml" => true,
-        other => return Err(CmdError::Message(format!("unable to match a printer suitable for the output format \"{other}\", allowed formats are: json,yaml"))),
+    let no_printer = || CmdError::Message(format!("unable to match a printer suitable for the output format {:?}, allowed formats are: {ALLOWED_FORMATS}", a.output));
+    let format = match OutputFormat::parse(&a.output, None) {
+        Ok(OutputFormat::Table { .. } | OutputFormat::CustomColumns(_)) | Err(PrintError::Unknown(_)) => return Err(no_printer()),
+        Ok(f) => f,
+        Err(e) => return Err(CmdError::Message(e.to_string())),
     };
+    let ext = match format {
+        OutputFormat::Json => ".json",
+        OutputFormat::Yaml => ".yaml",
+        _ => ".txt",
+    };
+    let mut printer = GenericPrinter::new(format);
+    printer.sort_keys = false;
     let dir = (!a.output_directory.is_empty() && a.output_directory != "-").then(|| PathBuf::from(&a.output_directory));
     let (current, _) = f.namespace()?;
     let client = f.client().await?;
-    let mut sink = Sink { dir: dir.clone(), streams, yaml, documents: 0 };
+    let mut sink = Sink { dir: dir.clone(), streams, printer, ext };
 
     let nodes = client.json(Req::get("/api/v1/nodes").query("limit", "500")).await?;
     sink.print_list(&typed_list(&nodes, "NodeList", "v1"), "nodes")?;

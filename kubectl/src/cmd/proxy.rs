@@ -79,7 +79,50 @@ fn regexps(list: &str) -> Result<Vec<Regex>, CmdError> {
     if list.is_empty() {
         return Ok(Vec::new());
     }
-    list.split(',').map(|r| Regex::new(r).map_err(|e| CmdError::Message(e.to_string()))).collect()
+    list.split(',')
+        .map(|r| {
+            Regex::new(r).map_err(|e| {
+                // Upstream exits through klog.Fatalf with Go's regexp message.
+                eprint!("{}", klog_line('F', "proxy_server.go:83", &format!("Error compiling re: error parsing regexp: {}", go_regexp_error(r, &e))));
+                CmdError::Exit(255)
+            })
+        })
+        .collect()
+}
+
+/// Go's `regexp/syntax` message for the common mistakes Rust's parser reports.
+fn go_regexp_error(expr: &str, e: &regex::Error) -> String {
+    let text = e.to_string();
+    if text.contains("unclosed group") {
+        format!("missing closing ): `{expr}`")
+    } else if text.contains("unopened group") {
+        format!("unexpected ): `{expr}`")
+    } else if text.contains("unclosed character class") {
+        let class = expr.rfind('[').map(|i| &expr[i..]).unwrap_or(expr);
+        format!("missing closing ]: `{class}`")
+    } else if text.contains("repetition operator missing expression") {
+        let op = expr.chars().find(|c| matches!(c, '*' | '+' | '?')).map(String::from).unwrap_or_default();
+        format!("missing argument to repetition operator: `{op}`")
+    } else {
+        format!("invalid syntax: `{expr}`")
+    }
+}
+
+/// A klog line (`W1125 19:31:20.672782   29593 proxy.go:177] ...`), UTC as on our machines.
+fn klog_line(severity: char, at: &str, msg: &str) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let ts = k8s_openapi::jiff::Timestamp::from_second(now.as_secs() as i64).unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH);
+    let dt = ts.to_zoned(k8s_openapi::jiff::tz::TimeZone::UTC).datetime();
+    format!(
+        "{severity}{:02}{:02} {:02}:{:02}:{:02}.{:06} {:>7} {at}] {msg}\n",
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+        now.subsec_micros(),
+        std::process::id()
+    )
 }
 
 fn matches(s: &str, res: &[Regex]) -> bool {
@@ -150,6 +193,16 @@ fn date_and_length(res: &mut Response<ProxyBody>, len: usize) {
     res.headers_mut().insert(header::CONTENT_LENGTH, len.into());
 }
 
+/// Go's text of a failed listen.
+fn go_bind_error(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => "bind: address already in use".into(),
+        std::io::ErrorKind::AddrNotAvailable => "bind: cannot assign requested address".into(),
+        std::io::ErrorKind::PermissionDenied => "bind: permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
 /// Go's `http.Redirect` with 301 (the HTML body only for GET and HEAD).
 fn moved(location: &str, method: &http::Method) -> Response<ProxyBody> {
     let body = if method == http::Method::GET || method == http::Method::HEAD { format!("<a href=\"{location}\">Moved Permanently</a>.\n\n") } else { String::new() };
@@ -169,7 +222,7 @@ fn moved(location: &str, method: &http::Method) -> Response<ProxyBody> {
 /// `kubectl proxy`.
 pub async fn run(f: &Factory, a: Args, streams: &mut Streams) -> Result<(), CmdError> {
     let filter = if a.disable_filter {
-        streams.eprintln("W proxy.go] Request filter disabled, your proxy is vulnerable to XSRF attacks, please be cautious");
+        streams.eprint(&klog_line('W', "proxy.go:177", "Request filter disabled, your proxy is vulnerable to XSRF attacks, please be cautious"));
         None
     } else {
         Some(Filter::new(&a.accept_paths, &a.reject_paths, &a.accept_hosts, &a.reject_methods)?)
@@ -200,7 +253,7 @@ pub async fn run(f: &Factory, a: Args, streams: &mut Streams) -> Result<(), CmdE
             serve(TokioIo::new(stream), state.clone());
         }
     }
-    let listener = tokio::net::TcpListener::bind((a.address.as_str(), a.port)).await.map_err(|e| CmdError::Message(format!("listen tcp {}:{}: {e}", a.address, a.port)))?;
+    let listener = tokio::net::TcpListener::bind((a.address.as_str(), a.port)).await.map_err(|e| CmdError::Message(format!("listen tcp {}:{}: {}", a.address, a.port, go_bind_error(&e))))?;
     let local = listener.local_addr().map_err(|e| CmdError::Message(e.to_string()))?;
     streams.println(&format!("Starting to serve on {local}"));
     streams.flush()?;

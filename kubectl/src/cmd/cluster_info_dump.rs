@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::client::{ApiClient, Req};
 use crate::errors::CmdError;
@@ -78,42 +78,25 @@ impl Sink<'_> {
 
 const ALLOWED_FORMATS: &str = "go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,yaml";
 
-/// The list as Go prints the typed list: kind, apiVersion, metadata, items without their own
-/// kind and apiVersion, no managed fields.
+/// The list as Go prints the typed list (items without their own kind and apiVersion, no
+/// managed fields), falling back to the server's order for kinds Go would not know.
 fn typed_list(list: &Value, kind: &str, api_version: &str) -> Value {
-    let mut out = Map::new();
-    out.insert("kind".into(), kind.into());
-    out.insert("apiVersion".into(), api_version.into());
-    out.insert("metadata".into(), list.get("metadata").cloned().unwrap_or(Value::Object(Map::new())));
-    let items: Vec<Value> = list
-        .get("items")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|item| {
-            let mut item = item.clone();
-            if kind == "EventList" {
-                item = crate::cmd::events::typed_event(&item);
-            }
-            let Some(m) = item.as_object_mut() else { return item };
-            m.shift_remove("kind");
-            m.shift_remove("apiVersion");
-            // Go's struct order: metadata, spec, status, then anything else.
-            let mut typed = Map::new();
-            if let Some(meta) = m.shift_remove("metadata") {
-                typed.insert("metadata".into(), crate::cmd::events::typed_object_meta(&meta));
-            }
-            for key in ["spec", "status"] {
-                if let Some(v) = m.shift_remove(key) {
-                    typed.insert(key.into(), v);
-                }
-            }
-            typed.extend(std::mem::take(m));
-            Value::Object(typed)
-        })
-        .collect();
-    out.insert("items".into(), Value::Array(items));
-    Value::Object(out)
+    let mut list = list.clone();
+    if let Some(m) = list.as_object_mut() {
+        m.insert("kind".into(), kind.into());
+        m.insert("apiVersion".into(), api_version.into());
+    }
+    crate::printers::strip_managed_fields(&mut list);
+    if let Some(typed) = crate::printers::go_typed::encode(&list) {
+        return typed;
+    }
+    if let Some(items) = list.get_mut("items").and_then(Value::as_array_mut) {
+        for item in items.iter_mut().filter_map(Value::as_object_mut) {
+            item.shift_remove("kind");
+            item.shift_remove("apiVersion");
+        }
+    }
+    list
 }
 
 /// The namespaced lists dumped, in upstream's order: path, file name, list kind, apiVersion.
@@ -251,10 +234,10 @@ mod tests {
     #[test]
     fn typed_list_drops_item_kinds_and_managed_fields() {
         let list = json!({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "5"},
-            "items": [{"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "p", "managedFields": []}}]});
+            "items": [{"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "p", "managedFields": [{}]}}]});
         assert_eq!(
-            typed_list(&list, "PodList", "v1"),
-            json!({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "5"}, "items": [{"metadata": {"name": "p", "creationTimestamp": null}}]})
+            serde_json::to_string(&typed_list(&list, "PodList", "v1")).unwrap(),
+            r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"5"},"items":[{"metadata":{"name":"p","creationTimestamp":null},"spec":{"containers":null},"status":{}}]}"#
         );
     }
 }

@@ -247,144 +247,16 @@ impl EventPrinter {
     }
 }
 
-fn take(src: &Map<String, Value>, dst: &mut Map<String, Value>, key: &str, omit_empty: bool) {
-    match src.get(key) {
-        Some(v) if omit_empty && is_empty(v) => {}
-        Some(v) => {
-            dst.insert(key.into(), v.clone());
-        }
-        None if !omit_empty => {
-            dst.insert(key.into(), Value::Null);
-        }
-        None => {}
-    }
-}
-
-fn is_empty(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::Bool(b) => !b,
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
-    }
-}
-
-fn ordered(src: &Value, fields: &[(&str, Omit)]) -> Value {
-    let empty = Map::new();
-    let src = src.as_object().unwrap_or(&empty);
-    let mut out = Map::new();
-    for (key, omit) in fields {
-        match omit {
-            Omit::Empty => take(src, &mut out, key, true),
-            Omit::Never => take(src, &mut out, key, false),
-            Omit::NeverString => match src.get(*key) {
-                Some(v) => {
-                    out.insert((*key).into(), v.clone());
-                }
-                None => {
-                    out.insert((*key).into(), Value::String(String::new()));
-                }
-            },
-            Omit::Struct(sub) => {
-                let v = src.get(*key).cloned().unwrap_or(Value::Object(Map::new()));
-                out.insert((*key).into(), ordered(&v, sub));
-            }
-            Omit::EmptyStruct(sub) => {
-                if let Some(v) = src.get(*key).filter(|v| !v.is_null()) {
-                    out.insert((*key).into(), ordered(v, sub));
-                }
-            }
-            Omit::SortedMap => {
-                if let Some(Value::Object(m)) = src.get(*key).filter(|v| !is_empty(v)) {
-                    let mut keys: Vec<&String> = m.keys().collect();
-                    keys.sort();
-                    out.insert((*key).into(), Value::Object(keys.into_iter().map(|k| (k.clone(), m[k].clone())).collect()));
-                }
-            }
-        }
-    }
-    Value::Object(out)
-}
-
-/// How a Go struct field is encoded.
-enum Omit {
-    /// `omitempty`.
-    Empty,
-    /// No `omitempty`: `null` when absent (timestamps).
-    Never,
-    /// No `omitempty` string: `""` when absent.
-    NeverString,
-    /// A nested struct (always present).
-    Struct(&'static [(&'static str, Omit)]),
-    /// A pointer to a struct (`omitempty`).
-    EmptyStruct(&'static [(&'static str, Omit)]),
-    /// A map: keys sorted.
-    SortedMap,
-}
-
-const OBJECT_REFERENCE: &[(&str, Omit)] = &[
-    ("kind", Omit::Empty),
-    ("namespace", Omit::Empty),
-    ("name", Omit::Empty),
-    ("uid", Omit::Empty),
-    ("apiVersion", Omit::Empty),
-    ("resourceVersion", Omit::Empty),
-    ("fieldPath", Omit::Empty),
-];
-
-const OBJECT_META: &[(&str, Omit)] = &[
-    ("name", Omit::Empty),
-    ("generateName", Omit::Empty),
-    ("namespace", Omit::Empty),
-    ("selfLink", Omit::Empty),
-    ("uid", Omit::Empty),
-    ("resourceVersion", Omit::Empty),
-    ("generation", Omit::Empty),
-    ("creationTimestamp", Omit::Never),
-    ("deletionTimestamp", Omit::Empty),
-    ("deletionGracePeriodSeconds", Omit::Empty),
-    ("labels", Omit::SortedMap),
-    ("annotations", Omit::SortedMap),
-    ("ownerReferences", Omit::Empty),
-    ("finalizers", Omit::Empty),
-];
-
-const EVENT: &[(&str, Omit)] = &[
-    ("kind", Omit::NeverString),
-    ("apiVersion", Omit::NeverString),
-    ("metadata", Omit::Struct(OBJECT_META)),
-    ("involvedObject", Omit::Struct(OBJECT_REFERENCE)),
-    ("reason", Omit::Empty),
-    ("message", Omit::Empty),
-    ("source", Omit::Struct(&[("component", Omit::Empty), ("host", Omit::Empty)])),
-    ("firstTimestamp", Omit::Never),
-    ("lastTimestamp", Omit::Never),
-    ("count", Omit::Empty),
-    ("type", Omit::Empty),
-    ("eventTime", Omit::Never),
-    ("series", Omit::EmptyStruct(&[("count", Omit::Empty), ("lastObservedTime", Omit::Never)])),
-    ("action", Omit::Empty),
-    ("related", Omit::EmptyStruct(OBJECT_REFERENCE)),
-    ("reportingComponent", Omit::NeverString),
-    ("reportingInstance", Omit::NeverString),
-];
-
-/// Object metadata as Go encodes the typed `ObjectMeta` (no managed fields).
-pub fn typed_object_meta(meta: &Value) -> Value {
-    ordered(meta, OBJECT_META)
-}
-
 /// An event as Go encodes the typed `corev1.Event` (kind `Event`, apiVersion `v1`, no
 /// managed fields).
 pub fn typed_event(e: &Value) -> Value {
-    let mut v = ordered(e, EVENT);
-    if let Some(m) = v.as_object_mut() {
+    let mut e = e.clone();
+    if let Some(m) = e.as_object_mut() {
         m.insert("kind".into(), "Event".into());
         m.insert("apiVersion".into(), "v1".into());
     }
-    v
+    crate::printers::strip_managed_fields(&mut e);
+    crate::printers::go_typed::encode(&e).unwrap_or(e)
 }
 
 #[cfg(test)]
@@ -403,7 +275,7 @@ mod tests {
             keys,
             ["kind", "apiVersion", "metadata", "involvedObject", "reason", "source", "firstTimestamp", "lastTimestamp", "type", "eventTime", "reportingComponent", "reportingInstance"]
         );
-        assert_eq!(t["metadata"], json!({"name": "n", "uid": "u", "creationTimestamp": "2026-01-01T00:00:00Z"}));
+        assert_eq!(serde_json::to_string(&t["metadata"]).unwrap(), r#"{"name":"n","uid":"u","creationTimestamp":"2026-01-01T00:00:00Z"}"#);
     }
 
     #[test]

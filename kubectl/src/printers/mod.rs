@@ -3,6 +3,7 @@
 //! custom columns ([`custom_columns`]). [`OutputFormat`] parses `-o`.
 
 pub mod custom_columns;
+pub mod go_typed;
 pub mod json;
 pub mod jsonpath;
 pub mod table;

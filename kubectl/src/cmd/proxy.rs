@@ -62,7 +62,8 @@ pub struct Args {
     /// keepalive specifies the keep-alive period for an active network connection.
     #[arg(long, default_value = "0")]
     pub keepalive: String,
-    /// If true, enables automatic path appending of the kube context server path to each request.
+    /// If true, enables automatic path appending of the kube context server path to each
+    /// request (always the case here: the client keeps the server URL's path).
     #[arg(long)]
     pub append_server_path: bool,
 }
@@ -170,7 +171,6 @@ struct State {
     filter: Option<Filter>,
     api_prefix: String,
     www: Option<(PathBuf, String)>,
-    server_path: String,
 }
 
 type ProxyBody = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
@@ -227,13 +227,11 @@ pub async fn run(f: &Factory, a: Args, streams: &mut Streams) -> Result<(), CmdE
     } else {
         Some(Filter::new(&a.accept_paths, &a.reject_paths, &a.accept_hosts, &a.reject_methods)?)
     };
-    let server_path = if a.append_server_path {
-        let server = f.effective()?.server();
-        server.split_once("://").and_then(|(_, rest)| rest.split_once('/')).map(|(_, p)| format!("/{}", p.trim_end_matches('/'))).unwrap_or_default()
-    } else {
-        String::new()
-    };
-    let client = f.client().await?.kube().clone();
+    // The proxy's own client: no read timeout, so idle watches stay open as upstream's do.
+    // kube-rs always keeps the server URL's path, i.e. upstream's --append-server-path.
+    let mut config = f.effective()?.client_config().await?;
+    config.read_timeout = None;
+    let client = kube::Client::try_from(config).map_err(|e| CmdError::Message(e.to_string()))?;
     let mut api_prefix = a.api_prefix.clone();
     if !api_prefix.ends_with('/') {
         api_prefix.push('/');
@@ -242,7 +240,7 @@ pub async fn run(f: &Factory, a: Args, streams: &mut Streams) -> Result<(), CmdE
     if !www_prefix.ends_with('/') {
         www_prefix.push('/');
     }
-    let state = Arc::new(State { client, filter, api_prefix, www: a.www.clone().map(|d| (d, www_prefix)), server_path });
+    let state = Arc::new(State { client, filter, api_prefix, www: a.www.clone().map(|d| (d, www_prefix)) });
 
     if let Some(socket) = &a.unix_socket {
         let listener = tokio::net::UnixListener::bind(socket).map_err(|e| CmdError::Message(e.to_string()))?;
@@ -306,7 +304,7 @@ async fn handle(state: &State, mut req: Request<Incoming>) -> Response<ProxyBody
         }
     }
     let query = req.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
-    let target = format!("{}{rest}{query}", state.server_path);
+    let target = format!("{rest}{query}");
     let upgrade = req.headers().contains_key(header::UPGRADE);
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
     let (parts, body) = req.into_parts();

@@ -4,6 +4,7 @@
 pub mod cron;
 pub mod duration;
 pub mod field_selector;
+pub mod go_types;
 pub mod label_selector;
 pub mod quantity;
 pub mod quota;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate apiserver/src/codec/protobuf/schema.rs: the protobuf schema of the built-in
+"""Generate apimachinery/src/go_types/schema.rs: the protobuf schema of the built-in
 Kubernetes API types, as a static table for the request decoder.
 
 Sources (see README.md beside this script):
@@ -229,7 +229,7 @@ def emit(g, kinds, out, sources):
     lines.append('use super::{Card, Field, Message, Special, Ty, INLINE, OMITEMPTY, PTR};')
     lines.append('')
     lines.append('/// Every message type, sorted by Go name, fields in Go declaration order; `Ty::Msg(i)` indexes this table.')
-    lines.append('pub(super) static MESSAGES: &[Message] = &[')
+    lines.append('pub static MESSAGES: &[Message] = &[')
     for n in order:
         special, fields = g.msgs[n]
         sp = 'Special::' + special if special else 'Special::None'
@@ -241,13 +241,13 @@ def emit(g, kinds, out, sources):
     lines.append('];')
     lines.append('')
     lines.append('/// `(apiVersion, kind, message index)`, sorted by apiVersion then kind.')
-    lines.append('pub(super) static KINDS: &[(&str, &str, u16)] = &[')
+    lines.append('pub static KINDS: &[(&str, &str, u16)] = &[')
     for av, k, n in sorted(kinds):
         lines.append(f'    ({rust_str(av)}, {rust_str(k)}, {index[n]}),')
     lines.append('];')
     lines.append('')
     lines.append('/// Index of `meta/v1` kinds that every group version accepts (DeleteOptions, ...), by kind.')
-    lines.append('pub(super) static META_KINDS: &[(&str, u16)] = &[')
+    lines.append('pub static META_KINDS: &[(&str, u16)] = &[')
     for av, k, n in sorted(kinds):
         if av == 'meta.k8s.io/v1':
             lines.append(f'    ({rust_str(k)}, {index[n]}),')

@@ -4,75 +4,12 @@
 //! kubectl prints typed objects this way where it decodes into `k8s.io/api` structs (events,
 //! `cluster-info dump`).
 //!
-//! The field table is the apiserver's generated protobuf schema (Go declaration order,
-//! JSON names, pointer and `omitempty` flags), shared by path rather than duplicated.
+//! The field table is `rkube_apimachinery::go_types` (Go declaration order, JSON names,
+//! pointer and `omitempty` flags), the same one the apiserver's protobuf codec reads.
 
 use serde_json::{Map, Value};
 
-#[allow(dead_code)]
-#[path = "../../../apiserver/src/codec/protobuf/schema.rs"]
-mod schema;
-
-/// Field is a pointer (`*T`).
-const PTR: u8 = 1;
-/// JSON tag has `omitempty`.
-const OMITEMPTY: u8 = 2;
-/// Embedded struct whose JSON fields are inlined into the parent.
-const INLINE: u8 = 4;
-
-#[derive(Clone, Copy, Debug)]
-#[allow(dead_code)]
-enum Ty {
-    Str,
-    Bytes,
-    Bool,
-    I32,
-    I64,
-    F64,
-    Msg(u16),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Card {
-    One,
-    List,
-    Map,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(dead_code)]
-enum Special {
-    None,
-    Time,
-    MicroTime,
-    Duration,
-    Quantity,
-    IntOrString,
-    RawExtension,
-    RawJson,
-    StringList,
-    SchemaOrArray,
-    SchemaOrBool,
-    SchemaOrStringArray,
-}
-
-#[derive(Debug)]
-#[allow(dead_code)]
-struct Field {
-    tag: u32,
-    json: &'static str,
-    ty: Ty,
-    card: Card,
-    flags: u8,
-}
-
-#[derive(Debug)]
-#[allow(dead_code)]
-struct Message {
-    name: &'static str,
-    special: Special,
-    fields: &'static [Field],
-}
+use rkube_apimachinery::go_types::{schema, Card, Field, Special, Ty, INLINE, OMITEMPTY, PTR};
 
 /// The object re-encoded as Go encodes its typed struct, or None for kinds not in the table
 /// (custom resources). `kind` and `apiVersion` come first, as the embedded `TypeMeta`.

@@ -6,7 +6,7 @@
 use super::{Card, Field, Message, Special, Ty, INLINE, OMITEMPTY, PTR};
 
 /// Every message type, sorted by Go name, fields in Go declaration order; `Ty::Msg(i)` indexes this table.
-pub(super) static MESSAGES: &[Message] = &[
+pub static MESSAGES: &[Message] = &[
     Message { name: "k8s.io/api/admissionregistration/v1.AuditAnnotation", special: Special::None, fields: &[
         Field { tag: 1, json: "key", ty: Ty::Str, card: Card::One, flags: 0 },
         Field { tag: 2, json: "valueExpression", ty: Ty::Str, card: Card::One, flags: 0 },
@@ -3126,7 +3126,7 @@ pub(super) static MESSAGES: &[Message] = &[
 ];
 
 /// `(apiVersion, kind, message index)`, sorted by apiVersion then kind.
-pub(super) static KINDS: &[(&str, &str, u16)] = &[
+pub static KINDS: &[(&str, &str, u16)] = &[
     ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", 5),
     ("admissionregistration.k8s.io/v1", "MutatingWebhookConfigurationList", 6),
     ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", 14),
@@ -3276,7 +3276,7 @@ pub(super) static KINDS: &[(&str, &str, u16)] = &[
 ];
 
 /// Index of `meta/v1` kinds that every group version accepts (DeleteOptions, ...), by kind.
-pub(super) static META_KINDS: &[(&str, u16)] = &[
+pub static META_KINDS: &[(&str, u16)] = &[
     ("APIGroup", 508),
     ("APIGroupList", 509),
     ("APIResourceList", 511),

@@ -225,8 +225,11 @@ start_kubelet() {
   local pidfile=$NODE_DIR/kubelet.pid
   if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
   [ -x "$KUBELET_BIN" ] || { echo "no kubelet binary at $KUBELET_BIN (cargo build --bins)" >&2; exit 1; }
+  # The node shares the developer's disk: like kind, no disk-based eviction
+  # (EVICTION_HARD overrides).
   "$KUBELET_BIN" --kubeconfig "$KUBECONFIG" --hostname-override "$NODE_NAME" \
     --node-ip "$HOST_IP" --address "$HOST_IP" --pod-cidr "$POD_CIDR" \
+    --eviction-hard "${EVICTION_HARD:-memory.available<100Mi,nodefs.available<0%}" \
     --container-runtime-endpoint "unix://$SOCK" --node-netns "$NODE_NETNS" \
     --root-dir "$NODE_DIR/kubelet" --pod-logs-dir "$NODE_DIR/pods" --cgroup-root "$CGROUP_ROOT" \
     >>"$NODE_DIR/kubelet.log" 2>&1 &

@@ -113,6 +113,8 @@ impl KubeletNode {
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
             .args(["--hostname-override", &self.name, "--node-ip", &ip, "--address", &ip, "--healthz-port", "0"])
+            // Test nodes share the machine's disk: no disk-based eviction (as kind does).
+            .arg("--eviction-hard=memory.available<100Mi,nodefs.available<0%")
             .arg(format!("--container-runtime-endpoint=unix://{}/containerd/containerd.sock", node.display()))
             .arg(format!("--root-dir={}", self.dir.path().join("root").display()))
             .arg(format!("--pod-logs-dir={}", node.join("pods").display()))

@@ -112,6 +112,9 @@ pub struct Flags {
     /// The node's pod CIDR.
     #[arg(long)]
     pub pod_cidr: Option<String>,
+    /// Hard eviction thresholds, e.g. `memory.available<100Mi,nodefs.available<10%`.
+    #[arg(long)]
+    pub eviction_hard: Option<String>,
 }
 
 /// The subset of KubeletConfiguration (v1beta1) this kubelet reads.
@@ -156,6 +159,8 @@ pub struct KubeletConfigurationFile {
     /// podCIDR.
     #[serde(rename = "podCIDR")]
     pub pod_cidr: Option<String>,
+    /// evictionHard: signal -> threshold.
+    pub eviction_hard: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// The effective configuration.
@@ -209,6 +214,8 @@ pub struct KubeletConfig {
     pub node_netns: Option<PathBuf>,
     /// Pod CIDR.
     pub pod_cidr: Option<String>,
+    /// Hard eviction thresholds.
+    pub eviction_hard: crate::node::eviction::Thresholds,
 }
 
 /// Parses an upstream duration string ("10s", "1m0s", "1h2m3.5s", "250ms").
@@ -280,6 +287,16 @@ fn labels(pairs: &[String]) -> Vec<(String, String)> {
     pairs.iter().filter_map(|p| p.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
+fn eviction_hard(flags: &Flags, file: &KubeletConfigurationFile) -> Result<crate::node::eviction::Thresholds, ConfigError> {
+    use crate::node::eviction;
+    let invalid = |value: String| ConfigError::Invalid { field: "evictionHard", value };
+    let pairs = match &flags.eviction_hard {
+        Some(f) => eviction::parse_flag(f).map_err(invalid)?,
+        None => file.eviction_hard.clone().unwrap_or_default(),
+    };
+    eviction::from_map(&pairs).map_err(invalid)
+}
+
 /// Merges flags over the file over upstream's defaults.
 pub fn resolve(flags: &Flags, file: &KubeletConfigurationFile) -> Result<KubeletConfig, ConfigError> {
     let root_dir = flags.root_dir.clone().unwrap_or_else(|| PathBuf::from("/var/lib/kubelet"));
@@ -316,6 +333,7 @@ pub fn resolve(flags: &Flags, file: &KubeletConfigurationFile) -> Result<Kubelet
         cgroup_root: flags.cgroup_root.clone().or_else(|| file.cgroup_root.clone()).unwrap_or_else(|| "/kubepods".into()),
         node_netns: flags.node_netns.as_deref().map(netns_path),
         pod_cidr: flags.pod_cidr.clone().or_else(|| file.pod_cidr.clone()),
+        eviction_hard: eviction_hard(flags, file)?,
     })
 }
 

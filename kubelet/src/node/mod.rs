@@ -1,6 +1,7 @@
 //! The node's presence in the cluster: registration, the status update loop (conditions,
 //! capacity) and the Lease heartbeat in kube-node-lease.
 
+pub mod eviction;
 pub mod machine;
 pub mod status;
 
@@ -40,6 +41,7 @@ async fn facts(ctx: &NodeContext) -> status::NodeFacts {
         runtime_version,
         runtime_ready,
         pod_cidr: cfg.pod_cidr.clone(),
+        eviction: cfg.eviction_hard.clone(),
         machine,
     }
 }

@@ -7,9 +7,6 @@ use super::machine::MachineInfo;
 /// The kubelet version reported in nodeInfo.
 pub const KUBELET_VERSION: &str = "v1.33.0";
 
-/// Memory kept back from allocatable (upstream's default hard eviction threshold).
-pub const EVICTION_MEMORY_BYTES: u64 = 100 * 1024 * 1024;
-
 /// What the node status is built from.
 #[derive(Debug, Clone)]
 pub struct NodeFacts {
@@ -29,6 +26,8 @@ pub struct NodeFacts {
     pub runtime_ready: bool,
     /// Pod CIDR, if assigned locally.
     pub pod_cidr: Option<String>,
+    /// Hard eviction thresholds (pressure conditions, memory kept from allocatable).
+    pub eviction: super::eviction::Thresholds,
     /// Machine facts.
     pub machine: MachineInfo,
 }
@@ -49,8 +48,8 @@ pub struct Condition {
 /// The four conditions upstream's kubelet reports, from the facts.
 pub fn conditions(f: &NodeFacts) -> Vec<Condition> {
     let m = &f.machine;
-    let memory_pressure = m.memory_bytes > 0 && m.memory_available_bytes < EVICTION_MEMORY_BYTES;
-    let disk_pressure = m.fs_capacity_bytes > 0 && m.fs_available_bytes < m.fs_capacity_bytes / 10;
+    let memory_pressure = f.eviction.memory.crossed(m.memory_available_bytes, m.memory_bytes);
+    let disk_pressure = f.eviction.nodefs.crossed(m.fs_available_bytes, m.fs_capacity_bytes);
     let pid_pressure = m.pid_max > 0 && m.pids_in_use > m.pid_max / 10 * 9;
     vec![
         if memory_pressure {
@@ -105,7 +104,7 @@ fn capacity(f: &NodeFacts) -> (Value, Value) {
         "hugepages-2Mi": "0",
         "hugepages-1Gi": "0",
     });
-    let alloc_mem = m.memory_bytes.saturating_sub(EVICTION_MEMORY_BYTES);
+    let alloc_mem = m.memory_bytes.saturating_sub(f.eviction.memory.bytes(m.memory_bytes));
     let alloc_fs = m.fs_capacity_bytes - m.fs_capacity_bytes / 10;
     let alloc = json!({
         "cpu": m.cpus.to_string(),
@@ -192,6 +191,7 @@ mod tests {
             runtime_version: "containerd://1.6.20".into(),
             runtime_ready: true,
             pod_cidr: None,
+            eviction: Default::default(),
             machine: MachineInfo {
                 cpus: 2,
                 memory_bytes: 4 << 30,

@@ -205,3 +205,32 @@ impl Apiserver {
         wait_for(timeout, &format!("pod {name}: {what}"), || self.try_get_json(&["get", "pod", name]).filter(|p| check(p)))
     }
 }
+
+/// A whole cluster on one real node: apiserver, kubelet/containerd, scheduler and
+/// controller-manager (started after the node registered, then waited on for the default
+/// ServiceAccount, so that pods get their token volume).
+pub struct Cluster {
+    /// The apiserver.
+    pub api: Apiserver,
+    /// The node.
+    pub node: KubeletNode,
+    _scheduler: crate::Scheduler,
+    _cm: crate::ControllerManager,
+}
+
+impl Cluster {
+    /// Starts the cluster with a node named `node`, or `None` (after saying why) when this
+    /// machine cannot run real nodes.
+    pub fn start(node: &str) -> Option<Cluster> {
+        if !node_available() {
+            return None;
+        }
+        let api = Apiserver::start();
+        let kubelet = KubeletNode::start(&api, node);
+        wait_for(Duration::from_secs(30), "node registered", || api.try_get_json(&["get", "node", node]));
+        let scheduler = api.start_scheduler("scheduler", &[]);
+        let cm = api.start_controller_manager("controller-manager", &[]);
+        wait_for(Duration::from_secs(30), "default service account", || api.try_get_json(&["get", "serviceaccount", "default"]));
+        Some(Cluster { api, node: kubelet, _scheduler: scheduler, _cm: cm })
+    }
+}

@@ -8,8 +8,8 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rkube_integration_tests::kubelet::{node_available, wait_for, KubeletNode};
-use rkube_integration_tests::{binary, Apiserver, ControllerManager, Scheduler, KUBECTL_133};
+use rkube_integration_tests::kubelet::{wait_for, Cluster};
+use rkube_integration_tests::{binary, Apiserver, KUBECTL_133};
 
 const WEB: &str = r#"apiVersion: v1
 kind: Pod
@@ -22,25 +22,6 @@ spec:
     command: [httpd, -f, -p, '8080', -h, /var/www]
 "#;
 
-struct Cluster {
-    api: Apiserver,
-    _node: KubeletNode,
-    _scheduler: Scheduler,
-    _cm: ControllerManager,
-}
-
-fn cluster(node: &str) -> Option<Cluster> {
-    if !node_available() {
-        return None;
-    }
-    let api = Apiserver::start();
-    let node_ = KubeletNode::start(&api, node);
-    wait_for(Duration::from_secs(30), "node registered", || api.try_get_json(&["get", "node", node]));
-    let scheduler = api.start_scheduler("scheduler", &[]);
-    let cm = api.start_controller_manager("controller-manager", &[]);
-    wait_for(Duration::from_secs(30), "default service account", || api.try_get_json(&["get", "serviceaccount", "default"]));
-    Some(Cluster { api, _node: node_, _scheduler: scheduler, _cm: cm })
-}
 
 /// Runs kubectl with `stdin` piped in, killed after `limit`: (exit code, stdout, stderr).
 fn run(api: &Apiserver, kubectl: &str, args: &[&str], stdin: &str, limit: Duration) -> (i32, String, String) {
@@ -101,7 +82,7 @@ fn ephemeral_state(api: &Apiserver, name: &str) -> Option<serde_json::Value> {
 
 #[test]
 fn kubectl_debug_shares_the_target_process_namespace() {
-    let Some(c) = cluster("node-eph") else { return };
+    let Some(c) = Cluster::start("node-eph") else { return };
     let api = &c.api;
     let ours = binary("kubectl").display().to_string();
     api.apply_yaml(WEB);
@@ -164,7 +145,7 @@ fn kubectl_debug_shares_the_target_process_namespace() {
 
 #[test]
 fn attach_without_tty_to_a_tty_container_ends_with_it() {
-    let Some(c) = cluster("node-tty") else { return };
+    let Some(c) = Cluster::start("node-tty") else { return };
     let api = &c.api;
     let ours = binary("kubectl").display().to_string();
     // -t with stdin that is not a terminal: the attach asks for no TTY, the container has one.

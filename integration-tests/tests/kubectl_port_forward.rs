@@ -9,8 +9,8 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use rkube_integration_tests::kubelet::{node_available, wait_for, KubeletNode};
-use rkube_integration_tests::{binary, Apiserver, ControllerManager, Scheduler, KUBECTL_133};
+use rkube_integration_tests::kubelet::{wait_for, Cluster};
+use rkube_integration_tests::{binary, Apiserver, KUBECTL_133};
 
 const OBJECTS: &str = r#"apiVersion: v1
 kind: Pod
@@ -62,25 +62,6 @@ spec:
   - {name: c, image: busybox:1.35, command: [sh, -c, 'i=0; while true; do echo tick $i; i=$((i+1)); sleep 1; done']}
 "#;
 
-struct Cluster {
-    api: Apiserver,
-    _node: KubeletNode,
-    _scheduler: Scheduler,
-    _cm: ControllerManager,
-}
-
-fn cluster(node: &str) -> Option<Cluster> {
-    if !node_available() {
-        return None;
-    }
-    let api = Apiserver::start();
-    let node_ = KubeletNode::start(&api, node);
-    wait_for(Duration::from_secs(30), "node registered", || api.try_get_json(&["get", "node", node]));
-    let scheduler = api.start_scheduler("scheduler", &[]);
-    let cm = api.start_controller_manager("controller-manager", &[]);
-    wait_for(Duration::from_secs(30), "default service account", || api.try_get_json(&["get", "serviceaccount", "default"]));
-    Some(Cluster { api, _node: node_, _scheduler: scheduler, _cm: cm })
-}
 
 fn ours() -> String {
     binary("kubectl").display().to_string()
@@ -183,7 +164,7 @@ fn forward_and_fetch(api: &Apiserver, kubectl: &str, target: &str, remote: &str)
 
 #[test]
 fn port_forward_pod_deployment_and_service() {
-    let Some(c) = cluster("node-pf") else { return };
+    let Some(c) = Cluster::start("node-pf") else { return };
     let api = &c.api;
     api.apply_yaml(OBJECTS);
     api.wait_pod("web", Duration::from_secs(60), "Running", running);
@@ -256,7 +237,7 @@ fn gone(api: &Apiserver, pod: &str) {
 
 #[test]
 fn run_rm_interactive_and_attach() {
-    let Some(c) = cluster("node-ra") else { return };
+    let Some(c) = Cluster::start("node-ra") else { return };
     let api = &c.api;
     let ours = ours();
 

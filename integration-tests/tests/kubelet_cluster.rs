@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use rkube_integration_tests::kubelet::{node_available, wait_for, KubeletNode};
+use rkube_integration_tests::kubelet::{wait_for, Cluster, KubeletNode};
 use rkube_integration_tests::Apiserver;
 use serde_json::Value;
 
@@ -53,13 +53,8 @@ fn serves(node: &KubeletNode, ip: &str, name: &str) {
 
 #[test]
 fn deployment_pods_run_and_a_deleted_pod_is_replaced() {
-    if !node_available() {
-        return;
-    }
-    let api = Apiserver::start();
-    let _cm = api.start_controller_manager("cm", &[]);
-    let _sched = api.start_scheduler("sched", &[]);
-    let node = KubeletNode::start(&api, "node-c");
+    let Some(c) = Cluster::start("node-c") else { return };
+    let (api, node) = (&c.api, &c.node);
     wait_for(Duration::from_secs(30), "node Ready", || {
         let n: Value = api.try_get_json(&["get", "node", "node-c"])?;
         n["status"]["conditions"].as_array()?.iter().any(|c| c["type"] == "Ready" && c["status"] == "True").then_some(())
@@ -68,12 +63,12 @@ fn deployment_pods_run_and_a_deleted_pod_is_replaced() {
     let out = api.apply_yaml(DEPLOYMENT);
     assert!(out.contains("deployment.apps/nginx-deployment created"), "{out}");
     let first = wait_for(Duration::from_secs(90), "2 pods Running", || {
-        let pods = running_pods(&api);
+        let pods = running_pods(api);
         (pods.len() == 2).then_some(pods)
     });
     for (name, ip) in &first {
         assert!(ip.starts_with("10.244."), "pod {name} has IP {ip}");
-        serves(&node, ip, name);
+        serves(node, ip, name);
     }
     let table = api.kubectl(&["get", "deployment", "nginx-deployment"]);
     assert!(table.lines().nth(1).is_some_and(|l| l.split_whitespace().nth(1) == Some("2/2")), "{table}");
@@ -82,10 +77,10 @@ fn deployment_pods_run_and_a_deleted_pod_is_replaced() {
     let out = api.kubectl(&["delete", "pod", victim]);
     assert!(out.contains(&format!("pod \"{victim}\" deleted")), "{out}");
     let after = wait_for(Duration::from_secs(90), "a replacement pod Running", || {
-        let pods = running_pods(&api);
+        let pods = running_pods(api);
         (pods.len() == 2 && pods.iter().all(|(n, _)| n != victim)).then_some(pods)
     });
     let (replacement, ip) = after.iter().find(|(n, _)| *n != first[1].0).expect("a new pod");
-    serves(&node, ip, replacement);
+    serves(node, ip, replacement);
     wait_for(Duration::from_secs(30), "the deleted pod gone", || api.try_get_json(&["get", "pod", victim]).is_none().then_some(()));
 }

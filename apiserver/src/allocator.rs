@@ -53,38 +53,10 @@ impl ServiceConfig {
 const IP_PREFIX: &str = "/registry/ranges/serviceips/";
 const PORT_PREFIX: &str = "/registry/ranges/servicenodeports/";
 
-/// Allocates the Service's ClusterIP and NodePorts in place; returns the keys taken (to
-/// release if the create fails) or field errors.
+/// Allocates the Service's ClusterIP, NodePorts and healthCheckNodePort in place; returns
+/// the keys taken (to release if the create fails) or field errors.
 pub async fn allocate_service(storage: &DynStorage, cfg: &ServiceConfig, svc: &mut Value) -> Result<Vec<String>, Vec<FieldError>> {
-    let owner = owner_of(svc);
-    let mut taken = Vec::new();
-    let svc_type = svc.pointer("/spec/type").and_then(Value::as_str).unwrap_or("ClusterIP").to_string();
-    if svc_type != "ExternalName" {
-        match allocate_ip(storage, cfg, svc, &owner).await {
-            Ok(Some(key)) => taken.push(key),
-            Ok(None) => {}
-            Err(e) => {
-                release(storage, &taken).await;
-                return Err(vec![e]);
-            }
-        }
-    }
-    if matches!(svc_type.as_str(), "NodePort" | "LoadBalancer") {
-        match allocate_ports(storage, cfg, svc, &owner, &mut taken).await {
-            Ok(()) => {}
-            Err(e) => {
-                release(storage, &taken).await;
-                return Err(vec![e]);
-            }
-        }
-    }
-    if needs_health_check_port(svc) {
-        if let Err(e) = allocate_health_check_port(storage, cfg, svc, &owner, &mut taken).await {
-            release(storage, &taken).await;
-            return Err(vec![e]);
-        }
-    }
-    Ok(taken)
+    reallocate_service(storage, cfg, svc, &Value::Null).await.map(|r| r.taken)
 }
 
 /// Upstream `needsHCNodePort`: a LoadBalancer with `externalTrafficPolicy: Local`.
@@ -164,14 +136,6 @@ async fn allocate_ip(storage: &DynStorage, cfg: &ServiceConfig, svc: &mut Value,
     Err(FieldError::internal("spec.clusterIPs", "failed to allocate a serviceIP: range is full"))
 }
 
-async fn allocate_ports(storage: &DynStorage, cfg: &ServiceConfig, svc: &mut Value, owner: &str, taken: &mut Vec<String>) -> Result<(), FieldError> {
-    let count = svc.pointer("/spec/ports").and_then(Value::as_array).map_or(0, Vec::len);
-    for i in 0..count {
-        allocate_port(storage, cfg, svc, i, owner, taken).await?;
-    }
-    Ok(())
-}
-
 /// Allocates port `i`'s requested nodePort, or any free one when it asks for none.
 async fn allocate_port(storage: &DynStorage, cfg: &ServiceConfig, svc: &mut Value, i: usize, owner: &str, taken: &mut Vec<String>) -> Result<(), FieldError> {
     let requested = svc["spec"]["ports"][i].get("nodePort").and_then(Value::as_u64).unwrap_or(0) as u16;
@@ -239,9 +203,10 @@ pub struct Reallocation {
     pub freed: Vec<String>,
 }
 
-/// Upstream's Service REST update: allocates what the updated Service newly needs (a
-/// ClusterIP when it leaves ExternalName, NodePorts when it becomes NodePort/LoadBalancer,
-/// a healthCheckNodePort for LoadBalancer + Local) and finds what it let go.
+/// Upstream's Service REST create and update: allocates what the Service needs and `old`
+/// (Null on create) did not hold (a ClusterIP unless ExternalName or headless, NodePorts for
+/// NodePort/LoadBalancer, a healthCheckNodePort for LoadBalancer + Local) and finds what it
+/// let go.
 pub async fn reallocate_service(storage: &DynStorage, cfg: &ServiceConfig, svc: &mut Value, old: &Value) -> Result<Reallocation, Vec<FieldError>> {
     let owner = owner_of(svc);
     let held = held_keys(old);
@@ -252,7 +217,7 @@ pub async fn reallocate_service(storage: &DynStorage, cfg: &ServiceConfig, svc: 
         Err(vec![e])
     };
     let ip = svc.pointer("/spec/clusterIP").and_then(Value::as_str).unwrap_or("").to_string();
-    if svc_type != "ExternalName" && !held.contains(&format!("{IP_PREFIX}{ip}")) && ip != "None" {
+    if svc_type != "ExternalName" && !held.contains(&format!("{IP_PREFIX}{ip}")) {
         match allocate_ip(storage, cfg, svc, &owner).await {
             Ok(key) => taken.extend(key),
             Err(e) => return fail(e, taken).await,
